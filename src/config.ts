@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { topicSchema, type Topic } from './domain/topic.ts';
+
+/** Where Web Push endpoints may point by default: the public push services. */
+export const DEFAULT_PUSH_HOSTS = [
+  'fcm.googleapis.com',
+  '*.push.services.mozilla.com',
+  '*.notify.windows.com',
+  '*.push.apple.com',
+];
+
+export interface PublisherKey {
+  name: string;
+  key: string;
+}
+
+/** The typed, validated configuration every part is built from. Only main.ts reads the environment. */
+export interface Config {
+  port: number;
+  host: string;
+  redisUrl: string | null;
+  publisherKeys: PublisherKey[];
+  /** True when no PUBLISHER_KEYS were given and one key was made up at start. */
+  generatedPublisherKey: boolean;
+  vapid: { publicKey: string; privateKey: string; subject: string } | null;
+  vapidSubject: string;
+  pushEndpointHosts: string[];
+  pushTtlSeconds: number;
+  historyMaxEvents: number;
+  historyMaxAgeSeconds: number;
+  articleTtlSeconds: number;
+  ninjsHmacSecret: string | null;
+  /** `scheme:code` or subject name -> topics. */
+  ninjsTopicMap: Record<string, Topic[]>;
+  ninjsDefaultTopic: Topic;
+  topics: Topic[];
+  /** null: same origin only. */
+  corsOrigins: string[] | null;
+  rateLimitPublishPerSecond: number;
+  rateLimitSubscribePerMinute: number;
+  trustProxy: boolean | number | string | undefined;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ error: 'a whole number' }).int('a whole number').min(min).max(max);
+
+function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const r = schema.safeParse(raw.trim());
+  if (!r.success) throw new ConfigError(name, r.error.issues.map((i) => i.message).join('; ') + ` (got ${JSON.stringify(raw)})`);
+  return r.data;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function publisherKeys(env: Env, randomKey: () => string): { keys: PublisherKey[]; generated: boolean } {
+  const entries = list(env.PUBLISHER_KEYS);
+  if (entries.length === 0) return { keys: [{ name: 'default', key: randomKey() }], generated: true };
+  const keys = entries.map((entry) => {
+    const colon = entry.indexOf(':');
+    const name = entry.slice(0, colon);
+    const key = entry.slice(colon + 1);
+    if (colon < 1 || key.length < 16 || !/^[\w.-]+$/.test(name)) {
+      throw new ConfigError('PUBLISHER_KEYS', 'comma-separated name:key pairs, each key at least 16 characters');
+    }
+    return { name, key };
+  });
+  return { keys, generated: false };
+}
+
+const hostPattern = z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i, 'host or host:port, optionally starting with *.');
+
+function topicMap(env: Env, readFile: (path: string) => string): Record<string, Topic[]> {
+  const path = env.NINJS_TOPIC_MAP;
+  if (!path) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFile(path));
+  } catch (e) {
+    throw new ConfigError('NINJS_TOPIC_MAP', `cannot read JSON from ${path}: ${(e as Error).message}`);
+  }
+  const r = z.record(z.string(), z.union([topicSchema, z.array(topicSchema).min(1)])).safeParse(parsed);
+  if (!r.success) {
+    throw new ConfigError('NINJS_TOPIC_MAP', 'a JSON object mapping "scheme:code" or names to a topic or a list of topics: ' + r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return Object.fromEntries(Object.entries(r.data).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+}
+
+function trustProxy(raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const v = raw.trim();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v; // an address list or a preset such as "loopback", as Express takes it
+}
+
+export interface ConfigSources {
+  randomKey: () => string;
+  readFile?: (path: string) => string;
+}
+
+/** Builds the configuration from an environment record; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: Env, sources: ConfigSources): Config {
+  const redisUrl = read(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'), '') || null;
+  const { keys, generated } = publisherKeys(env, sources.randomKey);
+  const vapidSubject = read(
+    env,
+    'VAPID_SUBJECT',
+    z.string().regex(/^(mailto:[^@\s]+@[^@\s]+\.[^@\s]+|https:\/\/[^/\s]+\.[^/\s]+.*)$/, 'a mailto: address or an https: URL of a real domain (Apple refuses others)'),
+    'mailto:newsroom@example.com',
+  );
+  const pub = env.VAPID_PUBLIC_KEY?.trim();
+  const priv = env.VAPID_PRIVATE_KEY?.trim();
+  if (Boolean(pub) !== Boolean(priv)) {
+    throw new ConfigError(pub ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY', 'set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither');
+  }
+  if (pub && !/^[A-Za-z0-9_-]{87}$/.test(pub)) throw new ConfigError('VAPID_PUBLIC_KEY', 'a base64url P-256 public key (87 characters)');
+  if (priv && !/^[A-Za-z0-9_-]{43}$/.test(priv)) throw new ConfigError('VAPID_PRIVATE_KEY', 'a base64url P-256 private key (43 characters)');
+  const hosts = list(env.PUSH_ENDPOINT_HOSTS).map((h) => {
+    const r = hostPattern.safeParse(h);
+    if (!r.success) throw new ConfigError('PUSH_ENDPOINT_HOSTS', `${JSON.stringify(h)} is not a host, host:port or *.domain`);
+    return h.toLowerCase();
+  });
+  const topics = list(env.TOPICS).map((t) => {
+    if (!topicSchema.safeParse(t).success) throw new ConfigError('TOPICS', `${JSON.stringify(t)} is not a topic (1 to 4 lowercase slugs)`);
+    return t;
+  });
+  const cors = list(env.CORS_ORIGINS);
+  for (const o of cors) {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(o)} is not an origin such as https://news.example.com`);
+  }
+  const logLevel = read(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info');
+  return {
+    port: read(env, 'PORT', int(0, 65535), 3000),
+    host: read(env, 'HOST', z.string().min(1), '0.0.0.0'),
+    redisUrl,
+    publisherKeys: keys,
+    generatedPublisherKey: generated,
+    vapid: pub && priv ? { publicKey: pub, privateKey: priv, subject: vapidSubject } : null,
+    vapidSubject,
+    pushEndpointHosts: hosts.length > 0 ? hosts : DEFAULT_PUSH_HOSTS,
+    pushTtlSeconds: read(env, 'PUSH_TTL_SECONDS', int(0, 2_419_200), 21_600),
+    historyMaxEvents: read(env, 'HISTORY_MAX_EVENTS', int(1, 10_000_000), 10_000),
+    historyMaxAgeSeconds: read(env, 'HISTORY_MAX_AGE_SECONDS', int(1), 86_400),
+    articleTtlSeconds: read(env, 'ARTICLE_TTL_SECONDS', int(1), 604_800),
+    ninjsHmacSecret: env.NINJS_HMAC_SECRET ? env.NINJS_HMAC_SECRET : null,
+    ninjsTopicMap: topicMap(env, sources.readFile ?? ((p) => readFileSync(p, 'utf8'))),
+    ninjsDefaultTopic: read(env, 'NINJS_DEFAULT_TOPIC', topicSchema, 'news'),
+    topics,
+    corsOrigins: cors.length > 0 ? cors : null,
+    rateLimitPublishPerSecond: read(env, 'RATE_LIMIT_PUBLISH_PER_SECOND', int(0), 50),
+    rateLimitSubscribePerMinute: read(env, 'RATE_LIMIT_SUBSCRIBE_PER_MINUTE', int(0), 20),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    logLevel,
+  };
+}

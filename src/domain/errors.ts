@@ -1,0 +1,80 @@
+/**
+ * The one catalogue of errors the API can answer with: a stable code, its HTTP status and a default message.
+ * Anything thrown that is not an ApiError becomes `internal_error` at the edge (see http/errors.ts).
+ */
+export const ERRORS = {
+  validation_failed: { status: 400, message: 'The request is not valid.' },
+  invalid_json: { status: 400, message: 'The body is not valid JSON.' },
+  unauthorized: { status: 401, message: 'A valid credential is required.' },
+  forbidden: { status: 403, message: 'This credential may not do that.' },
+  not_found: { status: 404, message: 'Not found.' },
+  stale_version: { status: 409, message: 'A newer or different version of this article exists.' },
+  version_mismatch: { status: 409, message: 'The article is not at the version given in ifVersion.' },
+  retracted: { status: 409, message: 'The article has been retracted.' },
+  conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  payload_too_large: { status: 413, message: 'The body is larger than 1 MiB.' },
+  unsupported_media_type: { status: 415, message: 'Send JSON with Content-Type: application/json.' },
+  rate_limited: { status: 429, message: 'Too many requests; retry later.' },
+  internal_error: { status: 500, message: 'Something went wrong on our side.' },
+  unavailable: { status: 503, message: 'The service cannot take this request right now; retry later.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorDetail {
+  /** Dotted path of the offending field, e.g. `image.url` or `topics.2`. */
+  field: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: ErrorDetail[],
+    /** Extra top-level fields of the error body, e.g. `currentVersion` on stale_version. */
+    readonly extra?: Record<string, unknown>,
+    /** Response headers to set, e.g. Retry-After. */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'ApiError';
+    this.status = ERRORS[code].status;
+  }
+}
+
+/** The JSON envelope every error answer has. */
+export function errorBody(err: ApiError): { error: Record<string, unknown> } {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details ? { details: err.details } : {}),
+      ...(err.extra ?? {}),
+    },
+  };
+}
+
+/** Turns zod issues into details that name each bad field. */
+export function validationError(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  prefix = '',
+): ApiError {
+  const details = issues.map((i) => ({
+    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
+    message: i.message,
+  }));
+  return new ApiError('validation_failed', `Invalid ${details.map((d) => d.field).join(', ')}.`, details);
+}
+
+/** Parses with a zod schema or throws validation_failed naming each field. */
+export function parseOrThrow<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } } },
+  value: unknown,
+  prefix = '',
+): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationError(r.error.issues, prefix);
+  return r.data;
+}

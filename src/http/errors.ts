@@ -1,0 +1,33 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ApiError, errorBody } from '../domain/errors.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { StoreUnavailableError } from '../storage/store.ts';
+
+/** Turns anything thrown into an ApiError: the one place errors are mapped. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreUnavailableError) return new ApiError('unavailable', 'Storage is unavailable; retry later.', undefined, undefined, { 'Retry-After': '1' });
+  const e = err as { type?: string; status?: number; statusCode?: number };
+  // body-parser's errors
+  if (e?.type === 'entity.too.large') return new ApiError('payload_too_large');
+  if (e?.type === 'entity.parse.failed') return new ApiError('invalid_json', `The body is not valid JSON: ${(err as Error).message}`);
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new ApiError('unsupported_media_type', (err as Error).message);
+  return new ApiError('internal_error');
+}
+
+export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const api = toApiError(err);
+    if (api.status >= 500) logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    else logger.debug({ code: api.code, method: req.method, url: req.originalUrl }, api.message);
+    metrics.writesRejected.inc({ code: api.code });
+    if (res.headersSent) return;
+    for (const [k, v] of Object.entries(api.headers ?? {})) res.setHeader(k, v);
+    res.status(api.status).json(errorBody(api));
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new ApiError('not_found', `No route for ${req.method} ${req.path}.`));
+};

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The Prometheus registry of one server instance (not the global one, so several servers can run in one test
+ * process). Modules register their own metrics on `registry`; the shared ones are here.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly eventsPublished = new Counter({
+    name: 'newspush_events_published_total',
+    help: 'Events written by this node, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly writesRejected = new Counter({
+    name: 'newspush_http_errors_total',
+    help: 'Error answers by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'newspush_deliveries_total',
+    help: 'Events sent to connected clients, by channel (socketio, sse) and kind (live, replay)',
+    labelNames: ['channel', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly connections = new Gauge({
+    name: 'newspush_connections',
+    help: 'Connected clients by channel',
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+  readonly fanoutLag = new Histogram({
+    name: 'newspush_fanout_lag_seconds',
+    help: 'Time from an event being written to this node handing it to its clients',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,60 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../ops/logger.ts';
+
+/** Every Redis key is built here, under one prefix, so deployments can share a Redis and keys never collide. */
+export class RedisKeys {
+  constructor(readonly prefix = 'newspush') {}
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+}
+
+export type RedisRole = 'commands' | 'tail' | 'sub' | 'queue' | 'push';
+
+/**
+ * Makes Redis connections that fail fast while Redis is down (no offline queue, no endless retries of one
+ * command), so a write answers 503 instead of hanging, and reconnect on their own when it is back.
+ */
+export class RedisFactory {
+  private readonly clients = new Set<Redis>();
+  constructor(
+    readonly url: string,
+    private readonly logger: Logger,
+    readonly keys = new RedisKeys(),
+  ) {}
+
+  create(role: RedisRole, extra: RedisOptions = {}): Redis {
+    const client = new Redis(this.url, {
+      connectionName: `newspush:${role}`,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+      ...extra,
+    });
+    let down = false;
+    client.on('error', (err) => {
+      if (!down) this.logger.warn({ role, err: err.message }, 'redis connection error');
+      down = true;
+    });
+    client.on('ready', () => {
+      if (down) this.logger.info({ role }, 'redis connection back');
+      down = false;
+    });
+    this.clients.add(client);
+    return client;
+  }
+
+  /** Disconnects every connection it made. */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.clients].map(async (c) => {
+        try {
+          await c.quit();
+        } catch {
+          c.disconnect();
+        }
+      }),
+    );
+    this.clients.clear();
+  }
+}
