@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import cors from 'cors';
+import express from 'express';
+import type { Config } from './config.ts';
+import { LiveFeed } from './delivery/feed.ts';
+import { SocketIoChannel } from './delivery/socketio.ts';
+import { SseChannel } from './delivery/sse.ts';
+import { articleRoutes } from './http/articles.ts';
+import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { opsRoutes } from './http/ops.ts';
+import { makeLimiter, rateLimit } from './http/rate-limit.ts';
+import { readingRoutes } from './http/reading.ts';
+import { NewsService } from './news/service.ts';
+import { createLogger, type Logger } from './ops/logger.ts';
+import { Metrics } from './ops/metrics.ts';
+import { MemoryStore } from './storage/memory.ts';
+import { RedisFactory } from './storage/redis-connection.ts';
+import type { Store } from './storage/store.ts';
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly server: Server;
+  readonly store: Store;
+  readonly news: NewsService;
+  readonly metrics: Metrics;
+  /** Starts listening on config.host:config.port (port 0: a free one). */
+  listen(): Promise<AddressInfo>;
+  /** Stops taking work, closes clients, channels and storage in reverse order of creation. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+}
+
+const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+
+/** The composition root: builds every part from the validated config and wires them together. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const closers: Array<[string, () => Promise<void> | void]> = [];
+  let closing = false;
+
+  const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
+  if (redis) closers.push(['redis connections', () => redis.close()]);
+  const retention = {
+    maxEvents: config.historyMaxEvents,
+    maxAgeSeconds: config.historyMaxAgeSeconds,
+    articleTtlSeconds: config.articleTtlSeconds,
+  };
+  let store: Store;
+  if (redis) {
+    const { RedisStore } = await import('./storage/redis.ts');
+    store = new RedisStore(redis, retention);
+  } else {
+    store = new MemoryStore(retention);
+  }
+  closers.push(['store', () => store.close()]);
+
+  const news = new NewsService({ store });
+  news.onCommitted((e) => {
+    metrics.eventsPublished.inc({ type: e.type });
+  });
+
+  const feed = new LiveFeed(store, metrics, logger);
+  closers.push(['live feed', () => feed.close()]);
+
+  const http = express();
+  http.disable('x-powered-by');
+  if (config.trustProxy !== undefined) http.set('trust proxy', config.trustProxy);
+  const server = createServer(http);
+
+  const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins);
+  closers.push(['socket.io', () => sockets.close()]);
+  const sse = new SseChannel(feed, logger, metrics);
+  closers.push(['sse', () => sse.close()]);
+
+  const publishLimiter = makeLimiter({
+    points: config.rateLimitPublishPerSecond,
+    durationSeconds: 1,
+    keyPrefix: redis ? redis.keys.key('rl', 'publish') : 'publish',
+    redis: redis ? redis.create('commands') : null,
+  });
+  const publishLimit = rateLimit(publishLimiter, (_req, res) => String(res.locals.publisher));
+
+  const ready = async () => {
+    if (closing) return false;
+    await store.ping();
+    return true;
+  };
+  http.use(opsRoutes(metrics, ready));
+  if (config.corsOrigins) http.use('/api', cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
+  http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit }));
+  http.use('/api/v1', readingRoutes(store, config.topics));
+  http.get('/api/v1/stream', sse.handler());
+  http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));
+  http.use(notFoundHandler);
+  http.use(errorHandler(logger, metrics));
+
+  return {
+    config,
+    logger,
+    server,
+    store,
+    news,
+    metrics,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const [name, close] of closers.reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          logger.warn({ err, part: name }, 'error while closing');
+        }
+      }
+      server.closeAllConnections();
+      await stopped;
+    },
+  };
+}

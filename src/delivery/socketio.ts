@@ -1,0 +1,162 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { z } from 'zod';
+import { ApiError, validationError } from '../domain/errors.ts';
+import { compareIds, EVENT_ID_RE, type EventId, type NewsEvent } from '../domain/event.ts';
+import { audienceOf, matchesAny, topicSchema, type Topic } from '../domain/topic.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { LiveFeed } from './feed.ts';
+
+export const MAX_TOPICS_PER_CONNECTION = 100;
+
+const subscribeSchema = z.strictObject({
+  topics: z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`),
+  since: z.string().regex(EVENT_ID_RE, 'an event id such as "1707404640000-0"').optional(),
+});
+const unsubscribeSchema = z.strictObject({ topics: z.array(topicSchema).max(MAX_TOPICS_PER_CONNECTION) });
+
+type Ack = (answer: unknown) => void;
+
+interface ClientState {
+  topics: Set<Topic>;
+  /** Subscription changes run one after another, so two replays never interleave. */
+  queue: Promise<unknown>;
+}
+
+const room = (t: Topic) => `t:${t}`;
+
+function failure(err: unknown) {
+  const e = err instanceof ApiError ? err : new ApiError('internal_error');
+  return { ok: false, error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } };
+}
+
+/**
+ * Socket.IO delivery: one room per followed topic; an event goes to the rooms of its topics and their ancestors
+ * (Socket.IO sends it once to a socket in several of them, encoded once for all). A subscription with `since`
+ * replays through LiveFeed.catchUp before the socket joins its rooms.
+ */
+export class SocketIoChannel {
+  readonly io: Server;
+  private readonly removeSink: () => void;
+
+  constructor(
+    httpServer: HttpServer,
+    private readonly feed: LiveFeed,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    corsOrigins: string[] | null,
+  ) {
+    this.io = new Server(httpServer, {
+      cors: corsOrigins ? { origin: corsOrigins.includes('*') ? true : corsOrigins } : undefined,
+      maxHttpBufferSize: 64 * 1024,
+      // Clients only send small control messages; compression would cost CPU per socket on every broadcast.
+      perMessageDeflate: false,
+    });
+    // Socket.IO keeps the handshake request of every connection unless told not to (kilobytes each).
+    this.io.engine.on('connection', (raw: { request: unknown }) => {
+      raw.request = null;
+    });
+    this.io.use((socket, next) => {
+      const auth = socket.handshake.auth as { topics?: unknown; since?: unknown };
+      if (auth.topics === undefined && auth.since === undefined) return next();
+      const r = subscribeSchema.safeParse({ topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) });
+      if (r.success) return next();
+      const e = validationError(r.error.issues, 'auth');
+      next(Object.assign(new Error(e.message), { data: { code: e.code, message: e.message, details: e.details } }));
+    });
+    this.io.on('connection', (socket) => this.onConnection(socket));
+    this.removeSink = feed.add((e) => this.deliver(e));
+  }
+
+  private deliver(event: NewsEvent): void {
+    this.io.to(audienceOf(event.topics).map(room)).emit('news', event);
+    this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
+  }
+
+  private onConnection(socket: Socket): void {
+    const state: ClientState = { topics: new Set(), queue: Promise.resolve() };
+    this.metrics.connections.inc({ channel: 'socketio' });
+    socket.on('disconnect', () => this.metrics.connections.dec({ channel: 'socketio' }));
+
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = state.queue.then(fn, fn);
+      state.queue = run.catch(() => undefined);
+      return run;
+    };
+
+    socket.on('subscribe', (payload: unknown, ack?: Ack) => {
+      serial(() => this.subscribe(socket, state, payload)).then(
+        (answer) => typeof ack === 'function' && ack(answer),
+        (err) => typeof ack === 'function' && ack(failure(err)),
+      );
+    });
+    socket.on('unsubscribe', (payload: unknown, ack?: Ack) => {
+      serial(async () => {
+        const r = unsubscribeSchema.safeParse(payload);
+        if (!r.success) throw validationError(r.error.issues);
+        for (const t of r.data.topics) {
+          state.topics.delete(t);
+          socket.leave(room(t));
+        }
+        return { ok: true, topics: [...state.topics] };
+      }).then(
+        (answer) => typeof ack === 'function' && ack(answer),
+        (err) => typeof ack === 'function' && ack(failure(err)),
+      );
+    });
+
+    const auth = socket.handshake.auth as { topics?: unknown; since?: unknown };
+    if (auth.topics !== undefined) {
+      serial(() => this.subscribe(socket, state, { topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) })).catch((err) => {
+        this.logger.warn({ err }, 'handshake subscription failed');
+        socket.emit('error', failure(err).error);
+      });
+    }
+  }
+
+  private async subscribe(socket: Socket, state: ClientState, payload: unknown) {
+    const r = subscribeSchema.safeParse(payload);
+    if (!r.success) throw validationError(r.error.issues);
+    const { topics, since } = r.data;
+    const all = new Set([...state.topics, ...topics]);
+    if (all.size > MAX_TOPICS_PER_CONNECTION) {
+      throw new ApiError('validation_failed', `A connection follows at most ${MAX_TOPICS_PER_CONNECTION} topics.`, [
+        { field: 'topics', message: `at most ${MAX_TOPICS_PER_CONNECTION} topics per connection` },
+      ]);
+    }
+    if (since === undefined) {
+      for (const t of topics) state.topics.add(t);
+      socket.join([...topics].map(room));
+      return { ok: true, topics: [...state.topics], replayed: 0, resync: false };
+    }
+    // Out of the rooms while catching up: live events are buffered by catchUp and sent in order after the replay.
+    const before = [...state.topics];
+    const deliveredUpTo: EventId | null = before.length > 0 ? this.feed.lastDispatched : null;
+    for (const t of before) socket.leave(room(t));
+    state.topics = all;
+    const following = [...all];
+    const result = await this.feed.catchUp({
+      topics: following,
+      since,
+      alreadyHas: (e) => deliveredUpTo !== null && compareIds(e.id, deliveredUpTo) <= 0 && matchesAny(before, e.topics),
+      send: (e) => {
+        socket.emit('news', e);
+        this.metrics.deliveries.inc({ channel: 'socketio', kind: 'replay' });
+      },
+      onResync: () => socket.emit('resync', { topics: following, reason: 'history_truncated' }),
+      goLive: () => {
+        if (socket.connected) socket.join(following.map(room));
+      },
+    });
+    return { ok: true, topics: following, replayed: result.replayed, resync: result.resync };
+  }
+
+  async close(): Promise<void> {
+    this.removeSink();
+    // Closes every client connection; the HTTP server itself is closed by its owner.
+    await new Promise<void>((resolve) => {
+      this.io.close(() => resolve());
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { ApiError, validationError } from '../domain/errors.ts';
+import { EVENT_ID_RE, type NewsEvent } from '../domain/event.ts';
+import { matchesAny, topicSchema, type Topic } from '../domain/topic.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { LiveFeed } from './feed.ts';
+import { MAX_TOPICS_PER_CONNECTION } from './socketio.ts';
+
+/** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
+const MAX_BUFFERED = 1024 * 1024;
+
+const streamQuery = z.object({
+  topics: z
+    .string({ error: 'required: comma-separated topics' })
+    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+    .pipe(z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION)),
+  since: z.string().regex(EVENT_ID_RE, 'an event id such as "1707404640000-0"').optional(),
+});
+
+interface SseClient {
+  res: Response;
+  topics: Topic[];
+  live: boolean;
+}
+
+export function frame(event: NewsEvent): string {
+  return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/**
+ * Server-Sent Events, EventSource-compatible: `id:` is the event id so the browser's automatic reconnect sends
+ * `Last-Event-ID` and replays from there; a comment line every `heartbeatMs` keeps proxies from closing it.
+ */
+export class SseChannel {
+  private readonly clients = new Set<SseClient>();
+  private readonly removeSink: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(
+    private readonly feed: LiveFeed,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    heartbeatMs = 15_000,
+  ) {
+    this.removeSink = feed.add((e) => this.deliver(e));
+    this.heartbeat = setInterval(() => {
+      for (const c of this.clients) this.write(c, ': heartbeat\n\n');
+    }, heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Parses the query; throws validation_failed before anything is streamed. */
+  static parse(req: Request): { topics: Topic[]; since?: string } {
+    const lastEventId = req.headers['last-event-id'];
+    const query = { ...req.query, ...(typeof lastEventId === 'string' && lastEventId !== '' ? { since: lastEventId } : {}) };
+    const r = streamQuery.safeParse(query);
+    if (!r.success) throw validationError(r.error.issues);
+    return r.data;
+  }
+
+  handler(): RequestHandler {
+    return async (req, res, next) => {
+      let q: { topics: Topic[]; since?: string };
+      try {
+        q = SseChannel.parse(req);
+      } catch (err) {
+        return next(err instanceof ApiError ? err : new ApiError('validation_failed'));
+      }
+      res.status(200).set({
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
+      res.flushHeaders();
+      const client: SseClient = { res, topics: q.topics, live: false };
+      this.clients.add(client);
+      this.metrics.connections.inc({ channel: 'sse' });
+      req.on('close', () => {
+        this.clients.delete(client);
+        this.metrics.connections.dec({ channel: 'sse' });
+      });
+      this.write(client, 'retry: 3000\n: connected\n\n');
+      if (q.since === undefined) {
+        client.live = true;
+        return;
+      }
+      try {
+        await this.feed.catchUp({
+          topics: q.topics,
+          since: q.since,
+          send: (e) => {
+            this.write(client, frame(e));
+            this.metrics.deliveries.inc({ channel: 'sse', kind: 'replay' });
+          },
+          onResync: () => this.write(client, `event: resync\ndata: ${JSON.stringify({ topics: q.topics, reason: 'history_truncated' })}\n\n`),
+          goLive: () => {
+            client.live = true;
+          },
+        });
+      } catch (err) {
+        // Storage down while replaying: end the stream; EventSource retries with the same Last-Event-ID.
+        this.logger.warn({ err }, 'SSE replay failed');
+        res.end();
+      }
+    };
+  }
+
+  private deliver(event: NewsEvent): void {
+    let data: string | null = null;
+    for (const c of this.clients) {
+      if (!c.live || !matchesAny(c.topics, event.topics)) continue;
+      data ??= frame(event);
+      this.write(c, data);
+      this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' });
+    }
+  }
+
+  private write(c: SseClient, chunk: string): void {
+    if (c.res.writableEnded) return;
+    if (c.res.writableLength > MAX_BUFFERED) {
+      this.logger.warn('dropping a slow SSE client');
+      c.res.end();
+      return;
+    }
+    c.res.write(chunk);
+  }
+
+  /** Ends every stream (clients reconnect elsewhere with Last-Event-ID). */
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.removeSink();
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+  }
+}
