@@ -34,6 +34,8 @@ export interface App {
 
 export interface AppOptions {
   logger?: Logger;
+  /** How often SSE streams get a comment line (the contract asks for at least every 30 s). */
+  sseHeartbeatMs?: number;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -76,7 +78,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins);
   closers.push(['socket.io', () => sockets.close()]);
-  const sse = new SseChannel(feed, logger, metrics);
+  const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs);
   closers.push(['sse', () => sse.close()]);
 
   const publishLimiter = makeLimiter({

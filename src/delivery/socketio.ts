@@ -152,11 +152,10 @@ export class SocketIoChannel {
     return { ok: true, topics: following, replayed: result.replayed, resync: result.resync };
   }
 
+  /** Disconnects every client; the HTTP server belongs to the app, which closes it (io.close() would wait on it). */
   async close(): Promise<void> {
     this.removeSink();
-    // Closes every client connection; the HTTP server itself is closed by its owner.
-    await new Promise<void>((resolve) => {
-      this.io.close(() => resolve());
-    });
+    this.io.disconnectSockets(true);
+    this.io.engine.close();
   }
 }

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_PUSH_HOSTS, loadConfig } from '../../src/config.ts';
+
+const load = (env: Record<string, string>, files: Record<string, string> = {}) =>
+  loadConfig(env, { randomKey: () => 'generated-key-0123456789', readFile: (p) => {
+    if (!(p in files)) throw new Error(`ENOENT: ${p}`);
+    return files[p]!;
+  } });
+
+describe('configuration from the environment', () => {
+  it('has the contract defaults', () => {
+    const c = load({});
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      redisUrl: null,
+      generatedPublisherKey: true,
+      publisherKeys: [{ name: 'default', key: 'generated-key-0123456789' }],
+      pushEndpointHosts: DEFAULT_PUSH_HOSTS,
+      pushTtlSeconds: 21_600,
+      historyMaxEvents: 10_000,
+      historyMaxAgeSeconds: 86_400,
+      articleTtlSeconds: 604_800,
+      ninjsHmacSecret: null,
+      ninjsDefaultTopic: 'news',
+      topics: [],
+      corsOrigins: null,
+      rateLimitPublishPerSecond: 50,
+      rateLimitSubscribePerMinute: 20,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const c = load(
+      {
+        PORT: '8080', HOST: '127.0.0.1', REDIS_URL: 'redis://cache:6379/2', PUBLISHER_KEYS: 'cms:abcdefghijklmnop1234,wire:qrstuvwxyz0123456789',
+        PUSH_ENDPOINT_HOSTS: 'push.example.com, *.push.example.org:8443', PUSH_TTL_SECONDS: '60', HISTORY_MAX_EVENTS: '50',
+        HISTORY_MAX_AGE_SECONDS: '600', ARTICLE_TTL_SECONDS: '3600', NINJS_HMAC_SECRET: 's3cret', NINJS_TOPIC_MAP: '/etc/map.json',
+        NINJS_DEFAULT_TOPIC: 'wire', TOPICS: 'world,sport/football', CORS_ORIGINS: 'https://news.example.com', RATE_LIMIT_PUBLISH_PER_SECOND: '0',
+        RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '5', TRUST_PROXY: '1', LOG_LEVEL: 'debug', VAPID_SUBJECT: 'https://news.example.com',
+      },
+      { '/etc/map.json': JSON.stringify({ 'medtop:20000002': 'culture/arts', Sport: ['sport'] }) },
+    );
+    expect(c).toMatchObject({
+      port: 8080, host: '127.0.0.1', redisUrl: 'redis://cache:6379/2', generatedPublisherKey: false,
+      publisherKeys: [{ name: 'cms', key: 'abcdefghijklmnop1234' }, { name: 'wire', key: 'qrstuvwxyz0123456789' }],
+      pushEndpointHosts: ['push.example.com', '*.push.example.org:8443'], pushTtlSeconds: 60, historyMaxEvents: 50,
+      historyMaxAgeSeconds: 600, articleTtlSeconds: 3600, ninjsHmacSecret: 's3cret',
+      ninjsTopicMap: { 'medtop:20000002': ['culture/arts'], Sport: ['sport'] }, ninjsDefaultTopic: 'wire',
+      topics: ['world', 'sport/football'], corsOrigins: ['https://news.example.com'], rateLimitPublishPerSecond: 0,
+      rateLimitSubscribePerMinute: 5, trustProxy: 1, logLevel: 'debug', vapidSubject: 'https://news.example.com',
+    });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['PUBLISHER_KEYS', 'no-colon-here'],
+    ['PUBLISHER_KEYS', 'cms:short'],
+    ['VAPID_SUBJECT', 'newsroom@example.com'],
+    ['PUSH_ENDPOINT_HOSTS', 'https://push.example.com/'],
+    ['HISTORY_MAX_EVENTS', '0'],
+    ['HISTORY_MAX_AGE_SECONDS', '-5'],
+    ['NINJS_TOPIC_MAP', '/missing.json'],
+    ['NINJS_DEFAULT_TOPIC', 'Top Stories'],
+    ['TOPICS', 'world,Sport'],
+    ['CORS_ORIGINS', 'news.example.com'],
+    ['RATE_LIMIT_PUBLISH_PER_SECOND', 'lots'],
+    ['LOG_LEVEL', 'verbose'],
+  ])('%s=%s stops start-up with a message naming the variable', (name, value) => {
+    let err: unknown;
+    try {
+      load({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(name);
+    expect((err as Error).message).toContain(name);
+  });
+
+  it('refuses half a VAPID pair and a topic map that is not topics', () => {
+    expect(() => load({ VAPID_PUBLIC_KEY: 'B'.repeat(87) })).toThrow(/VAPID_PRIVATE_KEY/);
+    expect(() => load({ VAPID_PUBLIC_KEY: 'abc', VAPID_PRIVATE_KEY: 'k'.repeat(43) })).toThrow(/VAPID_PUBLIC_KEY/);
+    expect(() => load({ NINJS_TOPIC_MAP: '/m.json' }, { '/m.json': '{"x": "Not A Topic"}' })).toThrow(/NINJS_TOPIC_MAP/);
+  });
+});
