@@ -20,7 +20,8 @@ const post = (body: unknown, headers: Record<string, string> = srv.auth) => api(
 
 describe('rejected requests store and fan out nothing', () => {
   it('401 without a key or with a wrong one', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong-key-wrong-key-wrong' }, { Authorization: srv.publisherKey }]) {
+    const attempts: Array<Record<string, string>> = [{}, { Authorization: 'Bearer wrong-key-wrong-key-wrong' }, { Authorization: srv.publisherKey }];
+    for (const headers of attempts) {
       const r = await post(sampleArticle({ id: 'auth-1' }), headers);
       expect(r.status).toBe(401);
       expect(r.body.error.code).toBe('unauthorized');
