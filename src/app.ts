@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
 import express from 'express';
+import { pinoHttp } from 'pino-http';
 import type { Config } from './config.ts';
 import { LiveFeed } from './delivery/feed.ts';
 import { SocketIoChannel } from './delivery/socketio.ts';
@@ -94,6 +95,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.ping();
     return true;
   };
+  http.use(
+    pinoHttp({
+      logger,
+      // Probes and scrapes would drown the log; long-lived streams are logged when they end.
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    }),
+  );
   http.use(opsRoutes(metrics, ready));
   if (config.corsOrigins) http.use('/api', cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit }));
