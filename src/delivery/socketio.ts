@@ -6,6 +6,7 @@ import { compareIds, EVENT_ID_RE, type EventId, type NewsEvent } from '../domain
 import { audienceOf, matchesAny, topicSchema, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { toApiError } from '../http/errors.ts';
 import type { LiveFeed } from './feed.ts';
 
 export const MAX_TOPICS_PER_CONNECTION = 100;
@@ -27,7 +28,7 @@ interface ClientState {
 const room = (t: Topic) => `t:${t}`;
 
 function failure(err: unknown) {
-  const e = err instanceof ApiError ? err : new ApiError('internal_error');
+  const e = toApiError(err);
   return { ok: false, error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } };
 }
 
@@ -88,7 +89,12 @@ export class SocketIoChannel {
     socket.on('subscribe', (payload: unknown, ack?: Ack) => {
       serial(() => this.subscribe(socket, state, payload)).then(
         (answer) => typeof ack === 'function' && ack(answer),
-        (err) => typeof ack === 'function' && ack(failure(err)),
+        (err) => {
+          if (typeof ack === 'function') ack(failure(err));
+          // A replay that failed half-way (storage down) has taken the socket out of its rooms: rather than leave a
+          // silent gap, end the connection after the answer; the client reconnects with its cursor and replays.
+          if (!(err instanceof ApiError)) socket.disconnect(true);
+        },
       );
     });
     socket.on('unsubscribe', (payload: unknown, ack?: Ack) => {
@@ -109,8 +115,10 @@ export class SocketIoChannel {
     const auth = socket.handshake.auth as { topics?: unknown; since?: unknown };
     if (auth.topics !== undefined) {
       serial(() => this.subscribe(socket, state, { topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) })).catch((err) => {
+        // Typically storage down during the replay: the client reconnects (with backoff) and its cursor replays then.
         this.logger.warn({ err }, 'handshake subscription failed');
         socket.emit('error', failure(err).error);
+        socket.disconnect(true);
       });
     }
   }

@@ -94,6 +94,11 @@ describe('Redis outage', () => {
       await waitFor('readyz 503', async () => (await api(srv.url, 'GET', '/readyz')).status === 503, 10_000);
       expect((await api(srv.url, 'GET', '/healthz')).status).toBe(200);
       expect(c.socket.connected).toBe(true);
+      // A replay that cannot read the history says so, then ends the connection so the client retries it whole.
+      const other = await NewsClient.connect(srv.url);
+      const ack = await other.request('subscribe', { topics: ['outage'], since: before.id });
+      expect(ack).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+      await waitFor('the failed replay to end its connection', () => !other.socket.connected);
 
       await redis.startProcess();
       await waitFor('readyz 200 again', async () => (await api(srv.url, 'GET', '/readyz')).status === 200, 15_000);
