@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { MemoryStore } from './storage/memory.ts';
 import { RedisFactory } from './storage/redis-connection.ts';
+import { RedisStore } from './storage/redis.ts';
 import type { Store } from './storage/store.ts';
 
 export interface App {
@@ -57,8 +58,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   let store: Store;
   if (redis) {
-    const { RedisStore } = await import('./storage/redis.ts');
-    store = new RedisStore(redis, retention);
+    store = await RedisStore.open(redis, retention);
   } else {
     store = new MemoryStore(retention);
   }

@@ -2,7 +2,7 @@ import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain
 import { matchesAny, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { Store } from '../storage/store.ts';
+import { StoreUnavailableError, type Store } from '../storage/store.ts';
 
 export type Sink = (event: NewsEvent) => void;
 
@@ -37,6 +37,7 @@ export class LiveFeed {
   /** Id of the newest event dispatched to the sinks on this node. */
   lastDispatched: EventId | null = null;
   private readonly sinks = new Set<Sink>();
+  private waiters: Array<{ id: EventId; resolve: () => void }> = [];
   private readonly stopTail: () => void;
 
   constructor(
@@ -54,6 +55,11 @@ export class LiveFeed {
 
   private dispatch(event: NewsEvent): void {
     this.lastDispatched = event.id;
+    if (this.waiters.length > 0) {
+      const due = this.waiters.filter((w) => compareIds(w.id, event.id) <= 0);
+      this.waiters = this.waiters.filter((w) => compareIds(w.id, event.id) > 0);
+      for (const w of due) w.resolve();
+    }
     this.metrics.fanoutLag.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
     for (const sink of this.sinks) {
       try {
@@ -62,6 +68,23 @@ export class LiveFeed {
         this.logger.error({ err, eventId: event.id }, 'delivery sink failed');
       }
     }
+  }
+
+  /**
+   * Resolves once this node has dispatched `id` (the tail can lag a read of the history by a few milliseconds).
+   * Rejects after `ms`: a tail that cannot keep up means storage trouble.
+   */
+  private dispatched(id: EventId, ms = 5_000): Promise<void> {
+    if (this.lastDispatched !== null && compareIds(this.lastDispatched, id) >= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { id, resolve: () => { clearTimeout(timer); resolve(); } };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new StoreUnavailableError(new Error(`live feed did not reach ${id} within ${ms} ms`)));
+      }, ms);
+      timer.unref();
+      this.waiters.push(waiter);
+    });
   }
 
   /**
@@ -77,9 +100,12 @@ export class LiveFeed {
       let cursor = req.since;
       let lastSeen: EventId | null = null;
       let replayed = 0;
+      let head: EventId | null = null;
       for (;;) {
         const page = await this.store.readEvents(cursor, req.topics, PAGE);
+        head = page.head;
         if (page.resync) {
+          if (page.head !== null) await this.dispatched(page.head);
           stopBuffering();
           req.onResync();
           for (const e of buffer) req.send(e);
@@ -95,6 +121,9 @@ export class LiveFeed {
         if (page.events.length < PAGE) break;
         cursor = page.events[page.events.length - 1]!.id;
       }
+      // Everything the read saw must have passed through this node's feed (and so the buffer) before going
+      // live; otherwise a lagging tail would hand the socket an event it has just been replayed.
+      if (head !== null) await this.dispatched(head);
       stopBuffering();
       for (const e of buffer) {
         if (lastSeen !== null && compareIds(e.id, lastSeen) <= 0) continue;

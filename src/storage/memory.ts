@@ -82,16 +82,16 @@ export class MemoryStore implements Store {
     const matching = (e: NewsEvent) => topics === null || matchesAny(topics, e.topics);
     if (since === null) {
       const all = this.events.filter(matching);
-      return { events: structuredClone(all.slice(Math.max(0, all.length - limit))), resync: false };
+      return { events: structuredClone(all.slice(Math.max(0, all.length - limit))), head: this.lastId, resync: false };
     }
-    if (this.isTooOld(since)) return { events: [], resync: true };
+    if (this.isTooOld(since)) return { events: [], head: this.lastId, resync: true };
     const out: NewsEvent[] = [];
     for (const e of this.events) {
       if (compareIds(e.id, since) <= 0 || !matching(e)) continue;
       out.push(e);
       if (out.length >= limit) break;
     }
-    return { events: structuredClone(out), resync: false };
+    return { events: structuredClone(out), head: this.lastId, resync: false };
   }
 
   async lastEventId(): Promise<EventId | null> {

@@ -28,6 +28,8 @@ export interface ArticleQuery {
 
 export interface HistoryPage {
   events: NewsEvent[];
+  /** Newest id in the whole history when it was read (null: none), so a reader can wait for its tail to reach it. */
+  head: EventId | null;
   /** True (with no events) when the cursor is older than the retained history, or unknown. */
   resync: boolean;
 }

@@ -56,7 +56,7 @@ for (const engine of ['memory', 'redis'] as const) {
       expect(ack).toEqual({ ok: true, topics: ['world', 'us/politics'], replayed: 3, resync: false });
       const live = await publish(['world']);
       await c.waitForCount(4);
-      expect(c.ids[3]).toBe(live.id);
+      expect(c.ids[3], JSON.stringify({ got: c.events.map((e) => [e.id, e.topics, e.article.id]), first: first.id, missed: missed.map((m) => m.id), live: live.id })).toBe(live.id);
       c.close();
     });
 
