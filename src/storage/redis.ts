@@ -4,7 +4,7 @@ import type { Article } from '../domain/article.ts';
 import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain/event.ts';
 import { audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
 import type { RedisFactory } from './redis-connection.ts';
-import { COMMIT, DROP_HELD } from './redis-scripts.ts';
+import { COMMIT, DROP_HELD, TRIM } from './redis-scripts.ts';
 import {
   StoreUnavailableError,
   type ArticleQuery,
@@ -19,6 +19,7 @@ import {
 type Commander = Redis & {
   newsCommit(...args: Array<string | number>): Promise<string | null>;
   newsDropHeld(...args: Array<string | number>): Promise<number>;
+  newsTrim(...args: Array<string | number>): Promise<number>;
 };
 
 const PAGE = 200;
@@ -69,7 +70,8 @@ export class RedisStore implements Store {
     private readonly now: () => number,
   ) {
     this.redis = factory.create('commands') as Commander;
-    this.redis.defineCommand('newsCommit', { numberOfKeys: 4, lua: COMMIT });
+    this.redis.defineCommand('newsCommit', { numberOfKeys: 5, lua: COMMIT });
+    this.redis.defineCommand('newsTrim', { numberOfKeys: 2, lua: TRIM });
     this.redis.defineCommand('newsDropHeld', { numberOfKeys: 2, lua: DROP_HELD });
     this.k = (...parts) => factory.keys.key(...parts);
     // Queues its XREAD until connected (unlike the command connection), and never gives up on one.
@@ -105,19 +107,19 @@ export class RedisStore implements Store {
     return this.guard(async () => {
       const oldTopics = req.expected ? audienceOf(req.expected.topics) : [];
       const newTopics = audienceOf(req.article.topics);
-      const ms = this.now();
       const eventJson = req.event ? JSON.stringify(req.event) : '';
       const result = await this.redis.newsCommit(
         this.k('art', req.article.id),
         this.k('events'),
         this.k('topics'),
         this.k('idx-all'),
+        this.k('events-trimmed'),
         req.expected ? JSON.stringify(req.expected) : '',
         JSON.stringify(req.article),
         this.retention.articleTtlSeconds * 1000,
         eventJson,
         this.retention.maxEvents,
-        `${ms - this.retention.maxAgeSeconds * 1000}-0`,
+        this.minId(),
         req.listed ? '1' : '0',
         Date.parse(req.article.updatedAt),
         req.article.id,
@@ -175,6 +177,11 @@ export class RedisStore implements Store {
     });
   }
 
+  /** Events older than this id are past HISTORY_MAX_AGE_SECONDS. */
+  private minId(): string {
+    return `${this.now() - this.retention.maxAgeSeconds * 1000}-0`;
+  }
+
   /** Index entries older than the article TTL point at expired articles. */
   private async prune(index: string): Promise<void> {
     await this.redis.zremrangebyscore(index, '-inf', `(${this.now() - this.retention.articleTtlSeconds * 1000}`);
@@ -183,20 +190,25 @@ export class RedisStore implements Store {
   readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number): Promise<HistoryPage> {
     return this.guard(async () => {
       const key = this.k('events');
-      await this.redis.xtrim(key, 'MINID', `${this.now() - this.retention.maxAgeSeconds * 1000}-0`);
+      await this.redis.newsTrim(key, this.k('events-trimmed'), this.retention.maxEvents, this.minId());
       const matching = (e: NewsEvent) => topics === null || matchesAny(topics, e.topics);
       if (since === null) return { events: await this.latest(key, matching, limit), head: await this.lastGenerated(), resync: false };
       const out: NewsEvent[] = [];
       let cursor = since;
       for (;;) {
         // Range and stream state in one transaction: if anything after the cursor was trimmed, say resync.
-        const res = await this.redis.multi().xrange(key, `(${cursor}`, '+', 'COUNT', PAGE).xinfo('STREAM', key).exec();
+        const res = await this.redis
+          .multi()
+          .xrange(key, `(${cursor}`, '+', 'COUNT', PAGE)
+          .xinfo('STREAM', key)
+          .get(this.k('events-trimmed'))
+          .exec();
         const [rangeErr, range] = res?.[0] ?? [];
         const [infoErr, info] = res?.[1] ?? [];
         if (rangeErr) throw rangeErr;
         if (infoErr) return { events: [], head: null, resync: true }; // no stream: the cursor is from elsewhere
         const state = infoMap(info as unknown[]);
-        const maxDeleted = String(state.get('max-deleted-entry-id') ?? '0-0');
+        const maxDeleted = String(res?.[2]?.[1] ?? '0-0');
         const lastGenerated = String(state.get('last-generated-id') ?? '0-0');
         const head = lastGenerated === '0-0' ? null : lastGenerated;
         if (compareIds(cursor, maxDeleted) < 0 || compareIds(since, lastGenerated) > 0) return { events: [], head, resync: true };
