@@ -2,18 +2,16 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
 import { ApiError, validationError } from '../domain/errors.ts';
-import { compareIds, EVENT_ID_RE, type EventId, type NewsEvent } from '../domain/event.ts';
-import { audienceOf, matchesAny, topicSchema, type Topic } from '../domain/topic.ts';
+import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domain/event.ts';
+import { audienceOf, matchesAny, MAX_TOPICS_PER_CONNECTION, topicSchema, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { toApiError } from '../http/errors.ts';
 import type { LiveFeed } from './feed.ts';
 
-export const MAX_TOPICS_PER_CONNECTION = 100;
-
 const subscribeSchema = z.strictObject({
   topics: z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`),
-  since: z.string().regex(EVENT_ID_RE, 'an event id such as "1707404640000-0"').optional(),
+  since: cursorSchema.optional(),
 });
 const unsubscribeSchema = z.strictObject({ topics: z.array(topicSchema).max(MAX_TOPICS_PER_CONNECTION) });
 

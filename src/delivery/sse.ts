@@ -1,23 +1,16 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ApiError, validationError } from '../domain/errors.ts';
-import { EVENT_ID_RE, type NewsEvent } from '../domain/event.ts';
-import { matchesAny, topicSchema, type Topic } from '../domain/topic.ts';
+import { cursorSchema, type NewsEvent } from '../domain/event.ts';
+import { matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { LiveFeed } from './feed.ts';
-import { MAX_TOPICS_PER_CONNECTION } from './socketio.ts';
 
 /** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
 const MAX_BUFFERED = 1024 * 1024;
 
-const streamQuery = z.object({
-  topics: z
-    .string({ error: 'required: comma-separated topics' })
-    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-    .pipe(z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION)),
-  since: z.string().regex(EVENT_ID_RE, 'an event id such as "1707404640000-0"').optional(),
-});
+const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional() });
 
 interface SseClient {
   res: Response;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Article } from './article.ts';
 import type { Topic } from './topic.ts';
 
@@ -23,6 +24,9 @@ export interface NewsEvent {
 export type EventDraft = Omit<NewsEvent, 'id'>;
 
 export const EVENT_ID_RE = /^\d{1,16}-\d{1,16}$/;
+
+/** A cursor as clients send it (Socket.IO `since`, SSE `since`/Last-Event-ID, the events API). */
+export const cursorSchema = z.string().regex(EVENT_ID_RE, 'an event id such as "1707404640000-0"');
 
 export function isEventId(value: unknown): value is EventId {
   return typeof value === 'string' && EVENT_ID_RE.test(value);

@@ -52,3 +52,12 @@ export function slugify(text: string): string | null {
     .replace(/-+$/, '');
   return slug.length > 0 ? slug : null;
 }
+
+/** At most this many topics per connection, stream or query. */
+export const MAX_TOPICS_PER_CONNECTION = 100;
+
+/** A `topics=a,b` query parameter: comma-separated topics, 1 to MAX_TOPICS_PER_CONNECTION. */
+export const topicListParam = z
+  .string({ error: 'required: comma-separated topics' })
+  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`));

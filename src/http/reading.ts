@@ -1,17 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { parseOrThrow } from '../domain/errors.ts';
-import { EVENT_ID_RE } from '../domain/event.ts';
-import { topicSchema, type Topic } from '../domain/topic.ts';
-import { MAX_TOPICS_PER_CONNECTION } from '../delivery/socketio.ts';
+import { cursorSchema } from '../domain/event.ts';
+import { topicListParam, type Topic } from '../domain/topic.ts';
 import type { Store } from '../storage/store.ts';
 
 const eventsQuery = z.object({
-  topics: z
-    .string({ error: 'required: comma-separated topics' })
-    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-    .pipe(z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION)),
-  since: z.string().regex(EVENT_ID_RE, 'an event id such as "1707404640000-0"').optional(),
+  topics: topicListParam,
+  since: cursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
