@@ -27,3 +27,25 @@ describe('operations endpoints', () => {
     }
   });
 });
+
+describe('CORS', () => {
+  it('answers browsers from CORS_ORIGINS and only those; same origin only by default', async () => {
+    const open = await startServer({ CORS_ORIGINS: 'https://news.example.com' });
+    const closed = await startServer();
+    try {
+      const ask = (url: string, origin: string) => fetch(`${url}/api/v1/topics`, { headers: { Origin: origin } });
+      expect((await ask(open.url, 'https://news.example.com')).headers.get('access-control-allow-origin')).toBe('https://news.example.com');
+      expect((await ask(open.url, 'https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+      expect((await ask(closed.url, 'https://news.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+      const preflight = await fetch(`${open.url}/api/v1/articles`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://news.example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+});
