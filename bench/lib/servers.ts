@@ -1,0 +1,59 @@
+/**
+ * The two servers the fan-out bench compares, each run in its own child process (so its CPU and memory are its
+ * own): `project` is this server built by the composition root; `ws` is the baseline, a plain `ws` server that
+ * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS).
+ */
+import { createServer } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+type Msg = { type: 'gc' };
+
+function reportOnIpc(port: number): void {
+  process.send?.({ type: 'listening', port });
+  process.on('message', (m: Msg) => {
+    if (m.type === 'gc') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      setTimeout(() => process.send?.({ type: 'rss', rss: process.memoryUsage().rss }), 200);
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+async function project(): Promise<void> {
+  const { createApp } = await import('../../src/app.ts');
+  const { loadConfig } = await import('../../src/config.ts');
+  const config = loadConfig(
+    { PORT: '0', HOST: '127.0.0.1', PUBLISHER_KEYS: 'bench:bench-key-0123456789abcdef', LOG_LEVEL: 'warn', RATE_LIMIT_PUBLISH_PER_SECOND: '0', HISTORY_MAX_EVENTS: '100000' },
+    { randomKey: () => 'unused' },
+  );
+  const app = await createApp(config);
+  const { port } = await app.listen();
+  reportOnIpc(port);
+}
+
+function baseline(): void {
+  let seq = 0;
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST') {
+      res.writeHead(404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const article = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const now = Date.now();
+      const event = { id: `${now}-${seq++}`, type: 'article.published', at: new Date(now).toISOString(), topics: article.topics, article: { ...article, version: 1, status: 'published', updatedAt: new Date(now).toISOString() } };
+      const data = JSON.stringify(event);
+      for (const c of wss.clients as Set<WebSocket>) c.send(data);
+      res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify({ event }));
+    });
+  });
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  server.listen(0, '127.0.0.1', () => reportOnIpc((server.address() as { port: number }).port));
+}
+
+if (process.argv[2] === 'project') await project();
+else baseline();
