@@ -13,6 +13,9 @@ import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { opsRoutes } from './http/ops.ts';
 import { makeLimiter, rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
+import { EmbargoScheduler } from './ninjs/embargo.ts';
+import { articleIdFor } from './ninjs/ids.ts';
+import { ninjsRouter } from './ninjs/router.ts';
 import { NewsService } from './news/service.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
@@ -69,6 +72,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics.eventsPublished.inc({ type: e.type });
   });
 
+  const embargoes = new EmbargoScheduler(store, news, logger);
+  embargoes.start();
+  closers.push(['embargo scheduler', () => embargoes.close()]);
+
   const feed = new LiveFeed(store, metrics, logger);
   closers.push(['live feed', () => feed.close()]);
 
@@ -105,7 +112,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   http.use(opsRoutes(metrics, ready));
   if (config.corsOrigins) http.use('/api', cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
-  http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit }));
+  // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
+  const resolveId = async (id: string) => articleIdFor(id);
+  http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
+  http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit }));
   http.use('/api/v1', readingRoutes(store, config.topics));
   http.get('/api/v1/stream', sse.handler());
   http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));
