@@ -184,8 +184,9 @@ export function buildArticle(input: ArticleInput, existing: Article | null, now:
     image: image(input.image),
     publishedAt: input.publishedAt ? new Date(input.publishedAt).toISOString() : existing?.publishedAt ?? now.toISOString(),
     changeNote: input.changeNote ?? null,
-    // Only a first publication alerts by default; later versions must ask for it.
-    notify: input.notify ?? (existing === null || version === 1),
+    // Only a first publication alerts by default; later versions must ask for it. A retry of the current version
+    // keeps what that version had, so it compares as the same content.
+    notify: input.notify ?? (existing === null ? true : existing.version === version ? existing.notify : false),
     updatedAt: now.toISOString(),
     status: 'published',
     ...(existing?.supersedes ? { supersedes: existing.supersedes } : {}),
