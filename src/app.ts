@@ -17,6 +17,7 @@ import { EmbargoScheduler } from './ninjs/embargo.ts';
 import { articleIdFor } from './ninjs/ids.ts';
 import { ninjsRouter } from './ninjs/router.ts';
 import { NewsService } from './news/service.ts';
+import { createPush, type PushTestOptions } from './push/module.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { MemoryStore } from './storage/memory.ts';
@@ -41,6 +42,8 @@ export interface AppOptions {
   logger?: Logger;
   /** How often SSE streams get a comment line (the contract asks for at least every 30 s). */
   sseHeartbeatMs?: number;
+  /** Test-only Web Push knobs (the local push service's CA and loopback address). */
+  push?: PushTestOptions;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -71,6 +74,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   news.onCommitted((e) => {
     metrics.eventsPublished.inc({ type: e.type });
   });
+
+  const push = await createPush({ config, store, news, redis, logger, metrics, test: options.push });
+  closers.push(['web push', () => push.close()]);
 
   const embargoes = new EmbargoScheduler(store, news, logger);
   embargoes.start();
@@ -115,6 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
   const resolveId = async (id: string) => articleIdFor(id);
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
+  http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit }));
   http.use('/api/v1', readingRoutes(store, config.topics));
   http.get('/api/v1/stream', sse.handler());

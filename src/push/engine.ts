@@ -1,0 +1,148 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { NewsEvent } from '../domain/event.ts';
+import { audienceOf } from '../domain/topic.ts';
+import type { Logger } from '../ops/logger.ts';
+import { wants } from './match.ts';
+import { buildPayload, pushTopic, pushUrgency } from './payload.ts';
+import type { JobQueue } from './queue.ts';
+import type { PushSender, SendResult } from './sender.ts';
+import type { SubscriptionStore } from './subscriptions.ts';
+
+/** Queued work: expand an event into batches; send a batch; retry one delivery later. */
+export type PushJob =
+  | { kind: 'fanout'; event: NewsEvent }
+  | { kind: 'batch'; event: NewsEvent; ids: string[] }
+  | { kind: 'retry'; event: NewsEvent; id: string; attempt: number };
+
+export interface EngineOptions {
+  ttlSeconds: number;
+  /** How long to remember who got an article (for its retraction): the article TTL. */
+  articleTtlSeconds: number;
+  batchSize?: number;
+  /** Requests in flight per batch. */
+  concurrency?: number;
+}
+
+const BATCH = 250;
+const CONCURRENCY = 32;
+/** Statuses that say: this subscription is gone. */
+const GONE = new Set([404, 410]);
+/** Statuses worth trying again later. */
+const retryable = (r: SendResult) => r.status === 0 || r.status === 429 || r.status >= 500;
+
+/**
+ * The Web Push delivery engine. The node that wrote an event queues one fan-out job; whichever node takes it
+ * finds the audience through the topic index, applies each subscriber's preferences and queues batches; batches
+ * send with bounded concurrency, record what is done (so a batch re-run after a crash skips it), remove gone
+ * subscriptions, and queue a delayed retry for 429, 5xx and network errors until the alert's TTL runs out.
+ */
+export class PushEngine {
+  private readonly sent: Counter<'outcome' | 'status'>;
+  private readonly latency: Histogram;
+
+  constructor(
+    private readonly subs: SubscriptionStore,
+    private readonly queue: JobQueue<PushJob>,
+    private readonly sender: PushSender,
+    private readonly logger: Logger,
+    private readonly opts: EngineOptions,
+    registry: Registry,
+  ) {
+    this.sent = new Counter({ name: 'newspush_push_requests_total', help: 'Push requests by outcome (delivered, gone, retry, rejected, expired) and HTTP status', labelNames: ['outcome', 'status'] as const, registers: [registry] });
+    this.latency = new Histogram({ name: 'newspush_push_delivery_seconds', help: 'From the event to the push service accepting the alert', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry] });
+  }
+
+  start(workers = 4): void {
+    this.queue.process((job) => this.run(job), workers);
+  }
+
+  /** Called once per event by the node that wrote it (NewsService.onCommitted). */
+  async onEvent(event: NewsEvent): Promise<void> {
+    const relevant = event.type === 'article.retracted' || event.article.notify;
+    if (!relevant) return;
+    // Jobs carry what the payload needs, not the article body (up to 256 KiB).
+    const slim: NewsEvent = { ...event, article: { ...event.article, body: null } };
+    await this.queue.add({ kind: 'fanout', event: slim }, { jobId: `fanout-${event.id}` });
+  }
+
+  private async run(job: PushJob): Promise<void> {
+    if (job.kind === 'fanout') return this.fanout(job.event);
+    if (job.kind === 'batch') return this.sendBatch(job.event, job.ids, 0);
+    return this.sendBatch(job.event, [job.id], job.attempt);
+  }
+
+  private async fanout(event: NewsEvent): Promise<void> {
+    const chain = event.article.supersedes ?? event.article.id;
+    let ids: string[];
+    if (event.type === 'article.retracted') {
+      ids = await this.subs.deliveredTo(chain);
+    } else {
+      const now = new Date();
+      const candidates = await this.subs.getMany(await this.subs.followersOf(audienceOf(event.topics)));
+      ids = candidates.filter((s) => wants(s, event, now)).map((s) => s.id);
+    }
+    const size = this.opts.batchSize ?? BATCH;
+    const batches = [];
+    for (let i = 0; i < ids.length; i += size) batches.push({ data: { kind: 'batch' as const, event, ids: ids.slice(i, i + size) }, opts: { jobId: `batch-${event.id}-${i / size}` } });
+    await this.queue.addBulk(batches);
+    this.logger.info({ eventId: event.id, type: event.type, recipients: ids.length, batches: batches.length }, 'push fan-out queued');
+  }
+
+  private async sendBatch(event: NewsEvent, ids: string[], attempt: number): Promise<void> {
+    // Each try has its own record of what is done, so a retry is not mistaken for a repeat of the first try.
+    const key = attempt === 0 ? event.id : `${event.id}/${attempt}`;
+    const todo = await this.subs.getMany(await this.subs.unsent(key, ids));
+    const payload = buildPayload(event);
+    const headers = { ttlSeconds: this.opts.ttlSeconds, urgency: pushUrgency(event.article.urgency), topic: pushTopic(event) };
+    const chain = event.article.supersedes ?? event.article.id;
+    const done: string[] = [];
+    const delivered: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const s = todo[next++]!;
+        const r = await this.sender.send(s.endpoint, s.keys, payload, headers);
+        await this.settle(event, s.id, r, attempt, done, delivered);
+        // Give Socket.IO clients a turn between sends even when responses come back at once.
+        if (next % 16 === 0) await new Promise((res) => setImmediate(res));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? CONCURRENCY, todo.length) }, worker));
+    await this.subs.markSent(key, done, this.opts.ttlSeconds);
+    if (event.type !== 'article.retracted') await this.subs.markDelivered(chain, delivered, this.opts.articleTtlSeconds);
+  }
+
+  private async settle(event: NewsEvent, id: string, r: SendResult, attempt: number, done: string[], delivered: string[]): Promise<void> {
+    const status = String(r.status);
+    if (r.status >= 200 && r.status < 300) {
+      this.sent.inc({ outcome: 'delivered', status });
+      this.latency.observe((Date.now() - Date.parse(event.at)) / 1000);
+      done.push(id);
+      delivered.push(id);
+      return;
+    }
+    if (GONE.has(r.status)) {
+      this.sent.inc({ outcome: 'gone', status });
+      await this.subs.delete(id);
+      done.push(id);
+      return;
+    }
+    if (retryable(r)) {
+      const delay = Math.min(r.retryAfterMs ?? 1000 * 2 ** attempt, 3_600_000);
+      const expired = Date.now() + delay > Date.parse(event.at) + this.opts.ttlSeconds * 1000;
+      if (expired) {
+        this.sent.inc({ outcome: 'expired', status });
+        this.logger.info({ id, eventId: event.id, status: r.status }, 'push given up: past its TTL');
+      } else {
+        this.sent.inc({ outcome: 'retry', status });
+        await this.queue.add({ kind: 'retry', event, id, attempt: attempt + 1 }, { delayMs: delay, jobId: `retry-${event.id}-${id}-${attempt + 1}` });
+      }
+      done.push(id);
+      return;
+    }
+    // 400, 401, 403, 413 and the like: our request is wrong for this service; retrying would not help.
+    this.sent.inc({ outcome: 'rejected', status });
+    this.logger.warn({ id, eventId: event.id, status: r.status, error: r.error }, 'push rejected by the push service');
+    done.push(id);
+  }
+}
