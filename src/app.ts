@@ -36,6 +36,8 @@ export interface App {
   listen(): Promise<AddressInfo>;
   /** Stops taking work, closes clients, channels and storage in reverse order of creation. */
   close(): Promise<void>;
+  /** Stops at once without finishing work in flight, as a crash would; what it held is taken over by other nodes (tests). */
+  abort(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -52,7 +54,7 @@ const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const closers: Array<[string, () => Promise<void> | void]> = [];
+  const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
   let closing = false;
 
   const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
@@ -76,7 +78,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const push = await createPush({ config, store, news, redis, logger, metrics, test: options.push });
-  closers.push(['web push', () => push.close()]);
+  closers.push(['web push', (force) => push.close(force)]);
 
   const embargoes = new EmbargoScheduler(store, news, logger);
   embargoes.start();
@@ -129,6 +131,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));
 
+  const shutdown = async (force: boolean) => {
+    if (closing) return;
+    closing = true;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const [name, close] of closers.reverse()) {
+      try {
+        await close(force);
+      } catch (err) {
+        logger.warn({ err, part: name }, 'error while closing');
+      }
+    }
+    server.closeAllConnections();
+    await stopped;
+  };
+
   return {
     config,
     logger,
@@ -144,19 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           resolve(server.address() as AddressInfo);
         });
       }),
-    close: async () => {
-      if (closing) return;
-      closing = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const [name, close] of closers.reverse()) {
-        try {
-          await close();
-        } catch (err) {
-          logger.warn({ err, part: name }, 'error while closing');
-        }
-      }
-      server.closeAllConnections();
-      await stopped;
-    },
+    close: () => shutdown(false),
+    abort: () => shutdown(true),
   };
 }

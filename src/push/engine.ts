@@ -39,6 +39,8 @@ const retryable = (r: SendResult) => r.status === 0 || r.status === 429 || r.sta
 export class PushEngine {
   private readonly sent: Counter<'outcome' | 'status'>;
   private readonly latency: Histogram;
+  /** Set when the node is going away without finishing its work (a crash, in tests): no new sends start. */
+  private stopped = false;
 
   constructor(
     private readonly subs: SubscriptionStore,
@@ -95,37 +97,51 @@ export class PushEngine {
     const payload = buildPayload(event);
     const headers = { ttlSeconds: this.opts.ttlSeconds, urgency: pushUrgency(event.article.urgency), topic: pushTopic(event) };
     const chain = event.article.supersedes ?? event.article.id;
-    const done: string[] = [];
-    const delivered: string[] = [];
+    let done: string[] = [];
+    let delivered: string[] = [];
+    // Progress is recorded as it goes, so a batch taken over after a crash repeats at most what was in flight.
+    const flush = async () => {
+      const [d, g] = [done, delivered];
+      done = [];
+      delivered = [];
+      await this.subs.markSent(key, d, this.opts.ttlSeconds);
+      if (event.type !== 'article.retracted') await this.subs.markDelivered(chain, g, this.opts.articleTtlSeconds);
+    };
     let next = 0;
     const worker = async () => {
       while (next < todo.length) {
+        if (this.stopped) throw new Error('push engine stopped');
         const s = todo[next++]!;
         const r = await this.sender.send(s.endpoint, s.keys, payload, headers);
-        await this.settle(event, s.id, r, attempt, done, delivered);
+        const outcome = await this.settle(event, r, attempt, s.id);
+        done.push(s.id);
+        if (outcome === 'delivered') delivered.push(s.id);
+        if (done.length >= 16) await flush();
         // Give Socket.IO clients a turn between sends even when responses come back at once.
         if (next % 16 === 0) await new Promise((res) => setImmediate(res));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? CONCURRENCY, todo.length) }, worker));
-    await this.subs.markSent(key, done, this.opts.ttlSeconds);
-    if (event.type !== 'article.retracted') await this.subs.markDelivered(chain, delivered, this.opts.articleTtlSeconds);
+    await flush();
   }
 
-  private async settle(event: NewsEvent, id: string, r: SendResult, attempt: number, done: string[], delivered: string[]): Promise<void> {
+  /** No new sends start; running batches end at their next send, leaving the rest queued (see close(true)). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Counts and acts on one answer: removes gone subscriptions, queues retries. */
+  private async settle(event: NewsEvent, r: SendResult, attempt: number, id: string): Promise<'delivered' | 'other'> {
     const status = String(r.status);
     if (r.status >= 200 && r.status < 300) {
       this.sent.inc({ outcome: 'delivered', status });
       this.latency.observe((Date.now() - Date.parse(event.at)) / 1000);
-      done.push(id);
-      delivered.push(id);
-      return;
+      return 'delivered';
     }
     if (GONE.has(r.status)) {
       this.sent.inc({ outcome: 'gone', status });
       await this.subs.delete(id);
-      done.push(id);
-      return;
+      return 'other';
     }
     if (retryable(r)) {
       const delay = Math.min(r.retryAfterMs ?? 1000 * 2 ** attempt, 3_600_000);
@@ -137,12 +153,11 @@ export class PushEngine {
         this.sent.inc({ outcome: 'retry', status });
         await this.queue.add({ kind: 'retry', event, id, attempt: attempt + 1 }, { delayMs: delay, jobId: `retry-${event.id}-${id}-${attempt + 1}` });
       }
-      done.push(id);
-      return;
+      return 'other';
     }
     // 400, 401, 403, 413 and the like: our request is wrong for this service; retrying would not help.
     this.sent.inc({ outcome: 'rejected', status });
     this.logger.warn({ id, eventId: event.id, status: r.status, error: r.error }, 'push rejected by the push service');
-    done.push(id);
+    return 'other';
   }
 }

@@ -47,7 +47,7 @@ export async function createPush(d: PushDeps): Promise<PushModule> {
   const logger = d.logger.child({ part: 'push' });
   const vapid = await loadVapid(d.config, d.store);
   const policy = new EndpointPolicy(d.config.pushEndpointHosts, d.test?.allowPrivateAddresses ?? false);
-  const subscriptions: SubscriptionStore = d.redis ? new RedisSubscriptions(d.redis) : new MemorySubscriptions();
+  const subscriptions: SubscriptionStore = d.redis ? await RedisSubscriptions.open(d.redis) : new MemorySubscriptions();
   const queue: JobQueue<PushJob> = d.redis ? new BullQueue<PushJob>('push', d.redis, logger, d.test?.lockMs) : new MemoryQueue<PushJob>(logger);
   const sender = new PushSender(vapid, policy, { ca: d.test?.ca });
   const engine = new PushEngine(subscriptions, queue, sender, logger, { ttlSeconds: d.config.pushTtlSeconds, articleTtlSeconds: d.config.articleTtlSeconds }, d.metrics.registry);
@@ -75,6 +75,7 @@ export async function createPush(d: PushDeps): Promise<PushModule> {
     router,
     subscriptions,
     close: async (force = false) => {
+      if (force) engine.stop();
       await queue.close(force);
       sender.close();
       await subscriptions.close();

@@ -12,9 +12,15 @@ export class RedisSubscriptions implements SubscriptionStore {
   private readonly redis: Redis;
   private readonly k: (...parts: string[]) => string;
 
-  constructor(factory: RedisFactory) {
+  private constructor(factory: RedisFactory) {
     this.redis = factory.create('commands');
     this.k = (...parts) => factory.keys.key('push', ...parts);
+  }
+
+  static async open(factory: RedisFactory): Promise<RedisSubscriptions> {
+    const s = new RedisSubscriptions(factory);
+    await factory.waitReady(s.redis);
+    return s;
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

@@ -44,6 +44,22 @@ export class RedisFactory {
     return client;
   }
 
+  /**
+   * Resolves once `client` is connected, or after `ms` (the server still starts while Redis is down, and reports
+   * not ready): connections without an offline queue refuse commands until then.
+   */
+  waitReady(client: Redis, ms = 5_000): Promise<void> {
+    if (client.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      t.unref();
+      client.once('ready', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
   /** Disconnects every connection it made. */
   async close(): Promise<void> {
     await Promise.all(

@@ -33,18 +33,6 @@ function infoMap(reply: unknown[]): Map<string, unknown> {
   return m;
 }
 
-function waitReady(conn: Redis, ms: number): Promise<void> {
-  if (conn.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    conn.once('ready', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
-
 function toEvent([id, fields]: [string, string[]]): NewsEvent {
   return { id, ...(JSON.parse(fields[1]!) as Omit<NewsEvent, 'id'>) };
 }
@@ -82,7 +70,7 @@ export class RedisStore implements Store {
   static async open(factory: RedisFactory, retention: Retention, opts: { now?: () => number; waitMs?: number } = {}): Promise<RedisStore> {
     const store = new RedisStore(factory, retention, opts.now ?? Date.now);
     const ms = opts.waitMs ?? 5_000;
-    await Promise.all([waitReady(store.redis, ms), waitReady(store.tailConn, ms)]);
+    await Promise.all([factory.waitReady(store.redis, ms), factory.waitReady(store.tailConn, ms)]);
     return store;
   }
 

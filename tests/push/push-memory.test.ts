@@ -1,0 +1,3 @@
+import { describePushScenarios } from './scenarios.ts';
+
+describePushScenarios('memory');
