@@ -50,7 +50,7 @@ export class PushEngine {
     private readonly opts: EngineOptions,
     registry: Registry,
   ) {
-    this.sent = new Counter({ name: 'newspush_push_requests_total', help: 'Push requests by outcome (delivered, gone, retry, rejected, expired) and HTTP status', labelNames: ['outcome', 'status'] as const, registers: [registry] });
+    this.sent = new Counter({ name: 'newspush_push_requests_total', help: 'Push requests by outcome (delivered, gone, retry, rejected, expired, blocked) and HTTP status', labelNames: ['outcome', 'status'] as const, registers: [registry] });
     this.latency = new Histogram({ name: 'newspush_push_delivery_seconds', help: 'From the event to the push service accepting the alert', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry] });
   }
 
@@ -137,6 +137,11 @@ export class PushEngine {
       this.sent.inc({ outcome: 'delivered', status });
       this.latency.observe((Date.now() - Date.parse(event.at)) / 1000);
       return 'delivered';
+    }
+    if (r.blocked) {
+      this.sent.inc({ outcome: 'blocked', status });
+      this.logger.warn({ id, eventId: event.id, error: r.error }, 'push endpoint refused at send time');
+      return 'other';
     }
     if (GONE.has(r.status)) {
       this.sent.inc({ outcome: 'gone', status });

@@ -11,6 +11,8 @@ export interface SendResult {
   /** From Retry-After on 429/503. */
   retryAfterMs?: number;
   error?: string;
+  /** Refused before sending: the endpoint is not allowed or resolves to a non-public address. Not retried. */
+  blocked?: boolean;
 }
 
 export interface SendHeaders {
@@ -87,13 +89,14 @@ export class PushSender {
     try {
       url = this.policy.check(endpoint);
     } catch (err) {
-      return { status: 0, error: (err as Error).message };
+      return { status: 0, error: (err as Error).message, blocked: true };
     }
     let resolved: { address: string; family: number };
     try {
       resolved = await this.address(url.hostname);
     } catch (err) {
-      return { status: 0, error: (err as Error).message };
+      const blocked = /non-public address/.test((err as Error).message);
+      return { status: 0, error: (err as Error).message, blocked };
     }
     const { cipherText } = webpush.encrypt(keys.p256dh, keys.auth, payload, 'aes128gcm') as { cipherText: Buffer };
     // Connect to the address that was checked, whatever the name resolves to by now (DNS rebinding).
