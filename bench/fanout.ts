@@ -5,144 +5,15 @@
  *
  *   BENCH_CLIENTS=10000 BENCH_ALERTS=20 BENCH_BURST_CLIENTS=2000 BENCH_BURST=200 npm run bench:fanout
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Load, now, pct, publish, sleep, startServer, waitAll, type Kind } from './lib/harness.ts';
 
-type Kind = 'project' | 'ws';
 const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const CLIENTS = env('BENCH_CLIENTS', 10_000);
 const ALERTS = env('BENCH_ALERTS', 20);
 const BURST_CLIENTS = env('BENCH_BURST_CLIENTS', 2_000);
 const BURST = env('BENCH_BURST', 200);
 const WORKERS = env('BENCH_WORKERS', 2);
-const KEY = 'bench-key-0123456789abcdef';
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Server {
-  kind: Kind;
-  port: number;
-  child: ChildProcess;
-  rss(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
-const stopAll = () => {
-  for (const c of children) c.kill('SIGKILL');
-};
-process.on('exit', stopAll);
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-function startServer(kind: Kind): Promise<Server> {
-  const child = fork(fileURLToPath(new URL('./lib/servers.ts', import.meta.url)), [kind], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${kind} server did not start`)), 30_000);
-    const exited = new Promise((r) => child.once('exit', r));
-    child.once('message', (m: { type: string; port: number }) => {
-      clearTimeout(t);
-      resolve({
-        kind,
-        port: m.port,
-        child,
-        rss: () =>
-          new Promise((res) => {
-            child.once('message', (r: { rss: number }) => res(r.rss));
-            child.send({ type: 'gc' });
-          }),
-        stop: async () => {
-          child.kill('SIGKILL');
-          children.delete(child);
-          await exited;
-        },
-      });
-    });
-  });
-}
-
-class Load {
-  private constructor(private readonly workers: Worker[]) {}
-
-  static async start(kind: Kind, port: number, clients: number): Promise<Load> {
-    const per = Math.ceil(clients / WORKERS);
-    const workers = Array.from({ length: WORKERS }, (_, i) =>
-      new Worker(fileURLToPath(new URL('./lib/loadgen.mjs', import.meta.url)), {
-        execArgv: [], // plain JavaScript: tsx's loader hooks are not needed in the load generator
-        workerData: { kind, port, clients: Math.min(per, clients - i * per), topics: ['world'] },
-      }),
-    );
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            w.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(m.message))));
-            w.once('error', reject);
-          }),
-      ),
-    );
-    return new Load(workers);
-  }
-
-  private ask<T>(msg: unknown, type: string): Promise<T[]> {
-    return Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<T>((resolve) => {
-            const on = (m: { type: string }) => {
-              if (m.type !== type) return;
-              w.off('message', on);
-              resolve(m as T);
-            };
-            w.on('message', on);
-            w.postMessage(msg);
-          }),
-      ),
-    );
-  }
-
-  async count(seqs: number[]): Promise<number> {
-    return (await this.ask<{ n: number }>({ type: 'count', seqs }, 'count')).reduce((a, b) => a + b.n, 0);
-  }
-
-  async receipts(seqs: number[]): Promise<Map<number, number[]>> {
-    const all = new Map<number, number[]>();
-    for (const r of await this.ask<{ receipts: Array<[number, number[]]> }>({ type: 'receipts', seqs }, 'receipts')) {
-      for (const [seq, times] of r.receipts) all.set(seq, [...(all.get(seq) ?? []), ...times]);
-    }
-    return all;
-  }
-
-  async close(): Promise<void> {
-    await this.ask({ type: 'close' }, 'closed');
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-}
-
 let seqCounter = 0;
-async function publish(server: Server, seq: number): Promise<void> {
-  const article = { id: `bench-${server.kind}-${seq}-${Date.now()}`, headline: `bench ${seq}`, summary: 'A benchmark alert with a summary of ordinary length for a breaking news item.', topics: ['world/europe'], urgency: 2 };
-  const url = server.kind === 'project' ? `http://127.0.0.1:${server.port}/api/v1/articles` : `http://127.0.0.1:${server.port}/publish`;
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` }, body: JSON.stringify(article) });
-  if (res.status !== 201) throw new Error(`${server.kind} publish answered ${res.status}: ${await res.text()}`);
-}
-
-async function waitAll(load: Load, seqs: number[], expected: number, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while ((await load.count(seqs)) < expected) {
-    if (Date.now() > deadline) throw new Error(`only ${await load.count(seqs)} of ${expected} deliveries after ${ms} ms`);
-    await sleep(5);
-  }
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 interface Result {
   deliveriesPerSec: number;

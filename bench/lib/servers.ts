@@ -25,10 +25,15 @@ async function project(): Promise<void> {
   const { createApp } = await import('../../src/app.ts');
   const { loadConfig } = await import('../../src/config.ts');
   const config = loadConfig(
-    { PORT: '0', HOST: '127.0.0.1', PUBLISHER_KEYS: 'bench:bench-key-0123456789abcdef', LOG_LEVEL: 'warn', RATE_LIMIT_PUBLISH_PER_SECOND: '0', HISTORY_MAX_EVENTS: '100000' },
+    {
+      PORT: '0', HOST: '127.0.0.1', PUBLISHER_KEYS: 'bench:bench-key-0123456789abcdef', LOG_LEVEL: 'warn', RATE_LIMIT_PUBLISH_PER_SECOND: '0',
+      RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', HISTORY_MAX_EVENTS: '100000', PUSH_ENDPOINT_HOSTS: process.env.BENCH_PUSH_HOST ?? '',
+    },
     { randomKey: () => 'unused' },
   );
-  const app = await createApp(config);
+  // The push bench points the server at the local push service (self-signed, on loopback).
+  const ca = process.env.BENCH_PUSH_CA;
+  const app = await createApp(config, ca ? { push: { ca, allowPrivateAddresses: true } } : {});
   const { port } = await app.listen();
   reportOnIpc(port);
 }

@@ -1,0 +1,148 @@
+/**
+ * npm run bench:push — Web Push fan-out to N subscribers on the local push service (a separate process that
+ * checks VAPID and decrypts the first pushes, then counts), against the naive loop
+ * `for (const s of subs) await webpush.sendNotification(s, payload, options)` on the same subscribers, in the
+ * same run. Then, with the whole server in its own process, the Socket.IO fan-out p99 to M clients with and
+ * without a push run going on.
+ *
+ *   BENCH_SUBSCRIBERS=10000 BENCH_SOCKETS=2000 npm run bench:push
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { Agent } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import webpush from 'web-push';
+import type { NewsEvent } from '../src/domain/event.ts';
+import { createLogger } from '../src/ops/logger.ts';
+import { Metrics } from '../src/ops/metrics.ts';
+import { EndpointPolicy } from '../src/push/endpoint.ts';
+import { PushEngine, type PushJob } from '../src/push/engine.ts';
+import { buildPayload, pushTopic } from '../src/push/payload.ts';
+import { MemoryQueue } from '../src/push/queue.ts';
+import { PushSender } from '../src/push/sender.ts';
+import { MemorySubscriptions } from '../src/push/subscriptions.ts';
+import { socketLatencies } from './lib/socket-latency.ts';
+
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
+const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 2_000);
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+process.on('SIGINT', () => process.exit(130));
+
+type Sub = { endpoint: string; keys: { p256dh: string; auth: string } };
+
+function child(path: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; ready: any }> {
+  const proc = fork(fileURLToPath(new URL(path, import.meta.url)), args, {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+  children.add(proc);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${path} did not start`)), 30_000);
+    proc.once('message', (ready) => {
+      clearTimeout(t);
+      resolve({ proc, ready });
+    });
+  });
+}
+
+function ask<T>(proc: ChildProcess, msg: { type: string; [k: string]: unknown }): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string }) => {
+      if (m.type !== msg.type) return;
+      proc.off('message', on);
+      resolve(m as T);
+    };
+    proc.on('message', on);
+    proc.send(msg);
+  });
+}
+
+async function untilAccepted(proc: ChildProcess, n: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const c = await ask<{ accepted: number; rejected: number }>(proc, { type: 'count' });
+    if (c.rejected > 0) throw new Error(`the push service rejected ${c.rejected} pushes`);
+    if (c.accepted >= n) return;
+    if (Date.now() > deadline) throw new Error(`only ${c.accepted} of ${n} pushes accepted after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function event(): NewsEvent {
+  const now = new Date().toISOString();
+  return {
+    id: `${Date.now()}-0`, type: 'article.published', at: now, topics: ['world'],
+    article: { id: `push-bench-${Date.now()}`, version: 1, headline: 'Breaking: a benchmark alert', summary: 'A summary of ordinary length, as a newsroom would write it for a lock-screen alert.', body: null, url: 'https://news.example.com/a', topics: ['world'], urgency: 1, language: 'en', byline: null, image: null, publishedAt: now, changeNote: null, notify: true, updatedAt: now, status: 'published' },
+  };
+}
+
+const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function engineVersusNaive(): Promise<void> {
+  const { proc, ready } = await child('./lib/push-service-child.ts');
+  const { list } = await ask<{ list: Sub[] }>(proc, { type: 'subscribers', n: SUBSCRIBERS });
+  const vapid = { ...webpush.generateVAPIDKeys(), subject: 'mailto:bench@news.example.com' };
+  const ev = event();
+
+  // The naive way, generously given a keep-alive agent that trusts the local service.
+  const agent = new Agent({ keepAlive: true, ca: ready.ca });
+  const payload = buildPayload(ev);
+  const t0 = performance.now();
+  for (const s of list) {
+    await webpush.sendNotification(s, payload, { TTL: 3600, urgency: 'high', topic: pushTopic(ev), vapidDetails: vapid, agent } as webpush.RequestOptions);
+  }
+  const naiveMs = performance.now() - t0;
+  await untilAccepted(proc, SUBSCRIBERS, 10_000);
+  agent.destroy();
+  await ask(proc, { type: 'reset' });
+
+  // The delivery engine, in this process, on the same subscribers.
+  const logger = createLogger('warn');
+  const subs = new MemorySubscriptions();
+  for (const [i, s] of list.entries()) {
+    await subs.upsert({ id: `s${i}`, endpoint: s.endpoint, keys: s.keys, topics: ['world'], maxUrgency: 9, languages: null, quietHours: null, tokenHash: '0', createdAt: ev.at });
+  }
+  const queue = new MemoryQueue<PushJob>(logger);
+  const sender = new PushSender(vapid, new EndpointPolicy([ready.host], true), { ca: ready.ca });
+  const engine = new PushEngine(subs, queue, sender, logger, { ttlSeconds: 3600, articleTtlSeconds: 3600 }, new Metrics().registry);
+  engine.start();
+  const t1 = performance.now();
+  await engine.onEvent(ev);
+  await untilAccepted(proc, SUBSCRIBERS, 120_000);
+  const engineMs = performance.now() - t1;
+  await queue.close();
+  sender.close();
+  proc.kill();
+
+  console.log(`\n### Web Push: ${f(SUBSCRIBERS)} subscribers, one alert\n`);
+  console.log('| sender | time to last push accepted | pushes/s |');
+  console.log('| --- | ---: | ---: |');
+  console.log(`| naive \`await webpush.sendNotification\` loop | ${f(naiveMs / 1000, 2)} s | ${f(SUBSCRIBERS / (naiveMs / 1000))} |`);
+  console.log(`| newspush delivery engine | ${f(engineMs / 1000, 2)} s | ${f(SUBSCRIBERS / (engineMs / 1000))} |`);
+  console.log(`| **ratio** | | **${f(naiveMs / engineMs, 2)}x** (target >= 4) |`);
+}
+
+async function socketsDuringPush(): Promise<void> {
+  const { proc: pushProc, ready } = await child('./lib/push-service-child.ts');
+  const { list } = await ask<{ list: Sub[] }>(pushProc, { type: 'subscribers', n: SUBSCRIBERS });
+  const r = await socketLatencies({ clients: SOCKETS, subscriptions: list, pushHost: ready.host, pushCa: ready.ca, waitPushes: (n: number) => untilAccepted(pushProc, n, 120_000) });
+  pushProc.kill();
+  console.log(`\n### Socket.IO fan-out to ${f(SOCKETS)} clients while ${f(SUBSCRIBERS)} pushes go out\n`);
+  console.log('| phase | alerts | p50 ms | p99 ms |');
+  console.log('| --- | ---: | ---: | ---: |');
+  console.log(`| no push run | ${r.quiet.count} | ${f(r.quiet.p50, 1)} | ${f(r.quiet.p99, 1)} |`);
+  console.log(`| during the push run | ${r.busy.count} | ${f(r.busy.p50, 1)} | ${f(r.busy.p99, 1)} |`);
+  console.log(`| **ratio** | | | **${f(r.busy.p99 / r.quiet.p99, 2)}x** (target <= 2) |`);
+  console.log(`\npush run in the full server: ${f(r.pushMs / 1000, 2)} s for ${f(SUBSCRIBERS)} pushes (${f(SUBSCRIBERS / (r.pushMs / 1000))}/s)`);
+}
+
+engineVersusNaive()
+  .then(socketsDuringPush)
+  .then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
