@@ -108,7 +108,10 @@ function concepts(doc: Doc): Concept[] {
     for (const x of list) {
       if (!x || typeof x !== 'object') continue;
       const c = x as Doc;
-      out.push({ kind, name: str(c.name), code: str(c.code) ?? str(c.literal) ?? str(c.qcode), scheme: str(c.scheme) ?? str(c.uri)?.replace(/[^/#]*$/, '') });
+      // 2.x/3.x may identify a concept only by its URI: the scheme is the URI up to its last segment, the code that segment.
+      const uri = str(c.uri);
+      const code = str(c.code) ?? str(c.literal) ?? str(c.qcode) ?? uri?.match(/[^/#]+$/)?.[0];
+      out.push({ kind, name: str(c.name), code, scheme: str(c.scheme) ?? uri?.replace(/[^/#]*$/, '') });
     }
   };
   add('subject', doc.subject);

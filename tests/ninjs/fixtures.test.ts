@@ -183,6 +183,8 @@ describe('mapping rules', () => {
     expect(topicsFor(doc, { map: { 'arts, culture and entertainment': ['arts'] }, defaultTopic: 'news' })).toEqual(['arts']);
     expect(topicsFor(doc, rules)).toEqual(['arts-culture-and-entertainment']);
     expect(topicsFor({ service: [{ name: 'News', code: 'n' }] }, { map: {}, defaultTopic: 'wire' })).toEqual(['wire']);
+    const byUri = { subjects: [{ name: 'Politics', uri: 'http://cv.iptc.org/newscodes/mediatopic/11000000' }] };
+    expect(topicsFor(byUri, { map: { 'http://cv.iptc.org/newscodes/mediatopic/:11000000': ['us/politics'] }, defaultTopic: 'news' })).toEqual(['us/politics']);
     const tt = read('iptc/3.0_tt_text_image_3.json');
     expect(topicsFor(tt, { map: { 'http://tt.se/spec/subref/1.0/:16000000': ['world/conflict'] }, defaultTopic: 'news' })).toEqual(['world/conflict']);
   });
