@@ -19,8 +19,8 @@ type Ack = (answer: unknown) => void;
 
 interface ClientState {
   topics: Set<Topic>;
-  /** Subscription changes run one after another, so two replays never interleave. */
-  queue: Promise<unknown>;
+  /** The last pending subscription change, if any (see serial()). */
+  queue: Promise<unknown> | null;
 }
 
 const room = (t: Topic) => `t:${t}`;
@@ -73,46 +73,76 @@ export class SocketIoChannel {
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
   }
 
-  private onConnection(socket: Socket): void {
-    const state: ClientState = { topics: new Set(), queue: Promise.resolve() };
-    this.metrics.connections.inc({ channel: 'socketio' });
-    socket.on('disconnect', () => this.metrics.connections.dec({ channel: 'socketio' }));
+  /** Subscription changes of one socket run one after another, so two replays never interleave. */
+  private serial<T>(state: ClientState, fn: () => Promise<T>): Promise<T> {
+    const run = (state.queue ?? Promise.resolve()).then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    state.queue = tail;
+    void tail.then(() => {
+      if (state.queue === tail) state.queue = null;
+    });
+    return run;
+  }
 
-    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-      const run = state.queue.then(fn, fn);
-      state.queue = run.catch(() => undefined);
-      return run;
+  /**
+   * Listeners are shared by all sockets (Socket.IO calls them with the socket as `this`) and per-socket state is
+   * one small object in socket.data: at 10,000 connections, per-socket closures add up.
+   */
+  private readonly listeners = (() => {
+    const channel = this;
+    const state = (socket: Socket) => socket.data as ClientState;
+    return {
+      subscribe(this: Socket, payload: unknown, ack?: Ack) {
+        const socket = this;
+        channel.serial(state(socket), () => channel.subscribe(socket, state(socket), payload)).then(
+          (answer) => typeof ack === 'function' && ack(answer),
+          (err) => {
+            if (typeof ack === 'function') ack(failure(err));
+            // A replay that failed half-way (storage down) has taken the socket out of its rooms: rather than leave
+            // a silent gap, end the connection after the answer; the client reconnects with its cursor and replays.
+            if (!(err instanceof ApiError)) socket.disconnect(true);
+          },
+        );
+      },
+      unsubscribe(this: Socket, payload: unknown, ack?: Ack) {
+        const socket = this;
+        channel
+          .serial(state(socket), async () => {
+            const r = unsubscribeSchema.safeParse(payload);
+            if (!r.success) throw validationError(r.error.issues);
+            for (const t of r.data.topics) {
+              state(socket).topics.delete(t);
+              socket.leave(room(t));
+            }
+            return { ok: true, topics: [...state(socket).topics] };
+          })
+          .then(
+            (answer) => typeof ack === 'function' && ack(answer),
+            (err) => typeof ack === 'function' && ack(failure(err)),
+          );
+      },
+      disconnect() {
+        channel.metrics.connections.dec({ channel: 'socketio' });
+      },
     };
+  })();
 
-    socket.on('subscribe', (payload: unknown, ack?: Ack) => {
-      serial(() => this.subscribe(socket, state, payload)).then(
-        (answer) => typeof ack === 'function' && ack(answer),
-        (err) => {
-          if (typeof ack === 'function') ack(failure(err));
-          // A replay that failed half-way (storage down) has taken the socket out of its rooms: rather than leave a
-          // silent gap, end the connection after the answer; the client reconnects with its cursor and replays.
-          if (!(err instanceof ApiError)) socket.disconnect(true);
-        },
-      );
-    });
-    socket.on('unsubscribe', (payload: unknown, ack?: Ack) => {
-      serial(async () => {
-        const r = unsubscribeSchema.safeParse(payload);
-        if (!r.success) throw validationError(r.error.issues);
-        for (const t of r.data.topics) {
-          state.topics.delete(t);
-          socket.leave(room(t));
-        }
-        return { ok: true, topics: [...state.topics] };
-      }).then(
-        (answer) => typeof ack === 'function' && ack(answer),
-        (err) => typeof ack === 'function' && ack(failure(err)),
-      );
-    });
+  private onConnection(socket: Socket): void {
+    const state: ClientState = { topics: new Set(), queue: null };
+    socket.data = state;
+    this.metrics.connections.inc({ channel: 'socketio' });
+    socket.on('disconnect', this.listeners.disconnect);
+    socket.on('subscribe', this.listeners.subscribe);
+    socket.on('unsubscribe', this.listeners.unsubscribe);
 
     const auth = socket.handshake.auth as { topics?: unknown; since?: unknown };
+    // Nothing reads the handshake headers after the connection is made; they would stay for its lifetime.
+    socket.handshake.headers = {};
     if (auth.topics !== undefined) {
-      serial(() => this.subscribe(socket, state, { topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) })).catch((err) => {
+      this.serial(state, () => this.subscribe(socket, state, { topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) })).catch((err) => {
         // Typically storage down during the replay: the client reconnects (with backoff) and its cursor replays then.
         this.logger.warn({ err }, 'handshake subscription failed');
         socket.emit('error', failure(err).error);
