@@ -49,6 +49,7 @@ export interface AppOptions {
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+const PURIFY = fileURLToPath(import.meta.resolve('dompurify'));
 
 /** The composition root: builds every part from the validated config and wires them together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -127,6 +128,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit }));
   http.use('/api/v1', readingRoutes(store, config.topics));
   http.get('/api/v1/stream', sse.handler());
+  // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
+  http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
   http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));
