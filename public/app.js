@@ -11,7 +11,7 @@ const feed = $('feed');
 const shown = new Map();
 
 const URGENCY = { 1: 'Flash', 2: 'Breaking', 3: 'Urgent' };
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -158,10 +158,12 @@ async function main() {
   if (topics.length === 0) topics = offered.filter((t) => !t.includes('/')).slice(0, 8);
   renderTopicChoices(offered);
   await reload();
-  // A page opened for the first time starts from now; a returning one replays from its cursor.
+  // A returning page replays from its cursor. A page opened for the first time starts from the newest event of its
+  // topics, or (none yet) from a cursor made of the current time: replaying a little too much is harmless (versions
+  // already shown are skipped), and a cursor the server does not know yet is answered with resync, i.e. a reload.
   if (!live.cursor && topics.length > 0) {
     const latest = await fetch(`/api/v1/events?topics=${topics.map(encodeURIComponent).join(',')}&limit=1`).then((x) => x.json()).catch(() => ({ events: [] }));
-    if (latest.events[0]) live.cursor = latest.events[0].id;
+    live.cursor = latest.events[0]?.id ?? `${Date.now() - 5_000}-0`;
   }
   live.setTopics(topics);
 }
