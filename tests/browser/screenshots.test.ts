@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
+import { api, startServer, type TestServer } from '../support/server.ts';
+
+const DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+let srv: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  srv = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0', TOPICS: 'world,world/middle-east,us/politics,business,sport' });
+  browser = await launchChromium();
+  mkdirSync(DIR, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+/** Screenshots of what readers and editors see, for the README; they also check that the pages render. */
+describe('screenshots', () => {
+  it('alerts page with a flash, an update and a withdrawal', async () => {
+    const post = (b: Record<string, unknown>) => api(srv.url, 'POST', '/api/v1/articles', b, srv.auth);
+    await post({ id: 'shot-1', headline: 'Central bank holds rates at 4.5%', summary: 'Policymakers signalled cuts could come later in the year.', topics: ['business'], urgency: 4, url: 'https://news.example.com/rates' });
+    await post({ id: 'shot-2', headline: 'Ferry services suspended as storm reaches the coast', summary: 'Ports along the coast closed on Tuesday evening; crossings are cancelled until Friday.', topics: ['world/europe'], urgency: 3, image: { url: `${srv.url}/img/sample-photo.svg`, caption: 'The harbour at dusk before the storm arrived.', credit: 'Staff photographer' } });
+    await api(srv.url, 'PATCH', '/api/v1/articles/shot-2', { summary: 'Ports closed on Tuesday evening; two ferries are sheltering offshore.', changeNote: 'Adds ferries sheltering offshore' }, srv.auth);
+    const context = await browser.newContext({ viewport: { width: 820, height: 1250 } });
+    const page = await context.newPage();
+    await page.goto(`${srv.url}/?topics=world,business,us`);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
+    // A withdrawal stays visible (marked) on a page that showed the alert; listings leave it out.
+    await post({ id: 'shot-3', headline: 'Minister to resign, officials say', topics: ['us/politics'], urgency: 2 });
+    await page.locator('article[data-id="shot-3"]').waitFor({ timeout: 10_000 });
+    await api(srv.url, 'DELETE', '/api/v1/articles/shot-3', { reason: 'The report could not be confirmed.' }, srv.auth);
+    await page.locator('article[data-id="shot-3"].withdrawn').waitFor({ timeout: 10_000 });
+    await post({ id: 'shot-4', headline: 'Ceasefire agreed after overnight talks', summary: 'Both sides confirmed the agreement, which takes effect at noon local time.', topics: ['world/middle-east'], urgency: 1, url: 'https://news.example.com/ceasefire' });
+    await page.locator('article[data-id="shot-4"]').waitFor({ timeout: 10_000 });
+    await page.locator('article[data-id="shot-2"] img').evaluate((img: HTMLImageElement) => img.decode());
+    expect(await page.locator('article').count()).toBe(4);
+    await page.screenshot({ path: `${DIR}alerts.png`, fullPage: true });
+    await context.close();
+  });
+
+  it('newsroom console with a validation error', async () => {
+    const context = await browser.newContext({ viewport: { width: 820, height: 1300 } });
+    const page = await context.newPage();
+    await page.goto(`${srv.url}/newsroom.html`);
+    await page.fill('#key', srv.publisherKey);
+    await page.click('#key-form button');
+    await page.fill('#f-id', 'storm-update');
+    await page.fill('#f-headline', 'Storm closes ports along the coast');
+    await page.fill('#f-summary', 'Ferries are cancelled until Friday.');
+    await page.fill('#f-url', 'news.example.com/storm');
+    await page.fill('#f-topics', 'world/europe');
+    await page.click('button[value="publish"]');
+    await page.getByText(/^400 validation_failed/).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: `${DIR}newsroom.png`, fullPage: true });
+    await context.close();
+  });
+});
