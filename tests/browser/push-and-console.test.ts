@@ -5,6 +5,20 @@ import { PushService } from '../support/push-service.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
+/** What these tests use of a service worker's global scope (the functions below run inside the worker). */
+interface ShownNotification {
+  title: string;
+  tag: string;
+  body: string;
+  data: unknown;
+}
+declare const self: {
+  registration: { getNotifications(): Promise<ShownNotification[]> };
+  clients: unknown;
+  dispatchEvent(event: unknown): boolean;
+};
+declare const NotificationEvent: new (type: string, init: { notification: ShownNotification }) => unknown;
+
 let srv: TestServer;
 let browser: Browser;
 let push: PushService;
