@@ -55,6 +55,9 @@ const PURIFY = fileURLToPath(import.meta.resolve('dompurify'));
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
+  if (config.weakPublisherKeys.length > 0) {
+    logger.warn({ publishers: config.weakPublisherKeys }, 'publisher keys shorter than 16 characters are easy to guess');
+  }
   const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
   let closing = false;
 

@@ -23,6 +23,8 @@ export interface Config {
   publisherKeys: PublisherKey[];
   /** True when no PUBLISHER_KEYS were given and one key was made up at start. */
   generatedPublisherKey: boolean;
+  /** Names of publishers whose keys are shorter than 16 characters (allowed, but warned about at start). */
+  weakPublisherKeys: string[];
   vapid: { publicKey: string; privateKey: string; subject: string } | null;
   vapidSubject: string;
   pushEndpointHosts: string[];
@@ -74,8 +76,8 @@ function publisherKeys(env: Env, randomKey: () => string): { keys: PublisherKey[
     const colon = entry.indexOf(':');
     const name = entry.slice(0, colon);
     const key = entry.slice(colon + 1);
-    if (colon < 1 || key.length < 16 || !/^[\w.-]+$/.test(name)) {
-      throw new ConfigError('PUBLISHER_KEYS', 'comma-separated name:key pairs, each key at least 16 characters');
+    if (colon < 1 || key.length === 0 || !/^[\w.-]+$/.test(name)) {
+      throw new ConfigError('PUBLISHER_KEYS', 'comma-separated name:key pairs, e.g. cms:a-long-random-secret');
     }
     return { name, key };
   });
@@ -151,6 +153,7 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     redisUrl,
     publisherKeys: keys,
     generatedPublisherKey: generated,
+    weakPublisherKeys: keys.filter((k) => k.key.length < 16).map((k) => k.name),
     vapid: pub && priv ? { publicKey: pub, privateKey: priv, subject: vapidSubject } : null,
     vapidSubject,
     pushEndpointHosts: hosts.length > 0 ? hosts : DEFAULT_PUSH_HOSTS,

@@ -9,7 +9,6 @@ export const ERRORS = {
   forbidden: { status: 403, message: 'This credential may not do that.' },
   not_found: { status: 404, message: 'Not found.' },
   stale_version: { status: 409, message: 'A newer or different version of this article exists.' },
-  version_mismatch: { status: 409, message: 'The article is not at the version given in ifVersion.' },
   retracted: { status: 409, message: 'The article has been retracted.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
   payload_too_large: { status: 413, message: 'The body is larger than 1 MiB.' },

@@ -103,7 +103,7 @@ export class NewsService {
       if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
       if (existing.status === 'retracted') throw new ApiError('retracted', `Article ${id} has been retracted.`, undefined, { currentVersion: existing.version });
       if (patch.ifVersion !== undefined && patch.ifVersion !== existing.version) {
-        throw new ApiError('version_mismatch', `Article ${id} is at version ${existing.version}, not ${patch.ifVersion}.`, undefined, { currentVersion: existing.version });
+        throw new ApiError('stale_version', `Article ${id} is at version ${existing.version}, not ${patch.ifVersion}.`, undefined, { currentVersion: existing.version });
       }
       return { next: applyPatch(existing, patch, this.now()), type: 'article.updated', status: 200, listed: !existing.supersededBy };
     });

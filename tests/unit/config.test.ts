@@ -58,7 +58,7 @@ describe('configuration from the environment', () => {
     ['PORT', '70000'],
     ['REDIS_URL', 'localhost:6379'],
     ['PUBLISHER_KEYS', 'no-colon-here'],
-    ['PUBLISHER_KEYS', 'cms:short'],
+    ['PUBLISHER_KEYS', 'cms:'],
     ['VAPID_SUBJECT', 'newsroom@example.com'],
     ['PUSH_ENDPOINT_HOSTS', 'https://push.example.com/'],
     ['HISTORY_MAX_EVENTS', '0'],
@@ -79,6 +79,10 @@ describe('configuration from the environment', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).variable).toBe(name);
     expect((err as Error).message).toContain(name);
+  });
+
+  it('accepts short publisher keys but names them so start-up can warn', () => {
+    expect(load({ PUBLISHER_KEYS: 'cms:short,wire:a-long-enough-secret' }).weakPublisherKeys).toEqual(['cms']);
   });
 
   it('refuses half a VAPID pair and a topic map that is not topics', () => {
