@@ -5,7 +5,9 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 
-const DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+// The README's pictures are refreshed on request (SCREENSHOTS=update); ordinary runs write them under tests/.tmp so
+// that running the tests does not change tracked files.
+const DIR = fileURLToPath(new URL(process.env.SCREENSHOTS === 'update' ? '../../docs/screenshots/' : '../.tmp/screenshots/', import.meta.url));
 let srv: TestServer;
 let browser: Browser;
 
