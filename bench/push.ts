@@ -105,7 +105,7 @@ async function engineVersusNaive(): Promise<void> {
   }
   const queue = new MemoryQueue<PushJob>(logger);
   const sender = new PushSender(vapid, new EndpointPolicy([ready.host], true), { ca: ready.ca });
-  const engine = new PushEngine(subs, queue, sender, logger, { ttlSeconds: 3600, articleTtlSeconds: 3600 }, new Metrics().registry);
+  const engine = new PushEngine(subs, queue, sender, logger, { ttlSeconds: 3600, articleTtlSeconds: 3600, current: async () => ({ status: 'published' }) }, new Metrics().registry);
   engine.start();
   const t1 = performance.now();
   await engine.onEvent(ev);

@@ -16,6 +16,10 @@ export type PushJob =
 
 export interface EngineOptions {
   ttlSeconds: number;
+  /** The article as it is now (to stop sending an alert for an article retracted or superseded meanwhile). */
+  current: (articleId: string) => Promise<{ status: string; supersededBy?: string | null } | null>;
+  /** How long a withdrawal waits, so alerts already on their way land first and are replaced by it (default 1 s). */
+  retractionDelayMs?: number;
   /** How long to remember who got an article (for its retraction): the article TTL. */
   articleTtlSeconds: number;
   batchSize?: number;
@@ -56,7 +60,7 @@ export class PushEngine {
     private readonly opts: EngineOptions,
     registry: Registry,
   ) {
-    this.sent = new Counter({ name: 'newspush_push_requests_total', help: 'Push requests by outcome (delivered, gone, retry, rejected, expired, blocked) and HTTP status', labelNames: ['outcome', 'status'] as const, registers: [registry] });
+    this.sent = new Counter({ name: 'newspush_push_requests_total', help: 'Push requests by outcome (delivered, gone, retry, rejected, expired, blocked, obsolete) and HTTP status', labelNames: ['outcome', 'status'] as const, registers: [registry] });
     this.latency = new Histogram({ name: 'newspush_push_delivery_seconds', help: 'From the event to the push service accepting the alert', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry] });
   }
 
@@ -70,7 +74,9 @@ export class PushEngine {
     if (!relevant) return;
     // Jobs carry what the payload needs, not the article body (up to 256 KiB).
     const slim: NewsEvent = { ...event, article: { ...event.article, body: null } };
-    await this.queue.add({ kind: 'fanout', event: slim }, { jobId: `fanout-${event.id}` });
+    // Same Topic, so whichever reaches the push service last is what the reader keeps: the withdrawal must be last.
+    const delayMs = event.type === 'article.retracted' ? this.opts.retractionDelayMs ?? 1_000 : 0;
+    await this.queue.add({ kind: 'fanout', event: slim }, { jobId: `fanout-${event.id}`, delayMs });
   }
 
   private async run(job: PushJob): Promise<void> {
@@ -113,16 +119,30 @@ export class PushEngine {
       await this.subs.markSent(key, d, this.opts.ttlSeconds);
       if (event.type !== 'article.retracted') await this.subs.markDelivered(chain, g, this.opts.articleTtlSeconds);
     };
-    let next = 0;
+    // An alert for an article withdrawn or replaced meanwhile is not worth sending any more.
+    const obsolete = async () => {
+      if (event.type === 'article.retracted') return false;
+      const now = await this.opts.current(event.article.id);
+      return !now || now.status === 'retracted' || !!now.supersededBy;
+    };
+    let dropped = await obsolete();
+    let next = dropped ? todo.length : 0;
+    if (dropped) this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length);
     const worker = async () => {
-      while (next < todo.length) {
+      while (next < todo.length && !dropped) {
         if (this.stopped) throw new Error('push engine stopped');
         const s = todo[next++]!;
         const r = await this.sender.send(s.endpoint, s.keys, payload, headers);
         const outcome = await this.settle(event, r, attempt, s.id);
         done.push(s.id);
         if (outcome === 'delivered') delivered.push(s.id);
-        if (done.length >= 16) await flush();
+        if (done.length >= 16) {
+          await flush();
+          if (!dropped && (await obsolete())) {
+            dropped = true;
+            this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length - next);
+          }
+        }
         // Give Socket.IO clients a turn between sends even when responses come back at once.
         if (next % 16 === 0) await new Promise((res) => setImmediate(res));
       }

@@ -50,7 +50,11 @@ export async function createPush(d: PushDeps): Promise<PushModule> {
   const subscriptions: SubscriptionStore = d.redis ? await RedisSubscriptions.open(d.redis) : new MemorySubscriptions();
   const queue: JobQueue<PushJob> = d.redis ? new BullQueue<PushJob>('push', d.redis, logger, d.test?.lockMs) : new MemoryQueue<PushJob>(logger);
   const sender = new PushSender(vapid, policy, { ca: d.test?.ca });
-  const engine = new PushEngine(subscriptions, queue, sender, logger, { ttlSeconds: d.config.pushTtlSeconds, articleTtlSeconds: d.config.articleTtlSeconds }, d.metrics.registry);
+  const engine = new PushEngine(subscriptions, queue, sender, logger, {
+      ttlSeconds: d.config.pushTtlSeconds,
+      articleTtlSeconds: d.config.articleTtlSeconds,
+      current: (id) => d.store.getArticle(id),
+    }, d.metrics.registry);
   engine.start();
   d.news.onCommitted((event) => engine.onEvent(event));
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { superdeskSignature } from '../../src/ninjs/router.ts';
 import { NewsClient } from '../support/clients.ts';
+import { PushService } from '../support/push-service.ts';
 import { TestRedis } from '../support/redis.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
@@ -26,11 +27,17 @@ describe('signature', () => {
 
 describe('POST /api/v1/ninjs (memory engine)', () => {
   let srv: TestServer;
+  let pushService: PushService;
   beforeAll(async () => {
-    srv = await startServer({ NINJS_HMAC_SECRET: SECRET, RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
+    pushService = await PushService.start();
+    srv = await startServer(
+      { NINJS_HMAC_SECRET: SECRET, RATE_LIMIT_PUBLISH_PER_SECOND: '0', PUSH_ENDPOINT_HOSTS: pushService.host },
+      { push: { ca: pushService.ca, allowPrivateAddresses: true } },
+    );
   });
   afterAll(async () => {
     await srv.close();
+    await pushService.stop();
   });
 
   it('refuses a missing, wrong or tampered signature and stores nothing', async () => {
@@ -57,8 +64,10 @@ describe('POST /api/v1/ninjs (memory engine)', () => {
     expect(late.body.error.code).toBe('stale_version');
   });
 
-  it('publish, correct, rewrite, kill as Superdesk sends them: readers see each once', async () => {
+  it('publish, correct, rewrite, kill as Superdesk sends them: readers and push subscribers see each once', async () => {
     const reader = await NewsClient.connect(srv.url, { topics: ['arts-culture-and-entertainment'] });
+    const phone = pushService.subscriber('superdesk-reader');
+    expect((await api(srv.url, 'POST', '/api/v1/push/subscriptions', { subscription: phone.subscription, topics: ['arts-culture-and-entertainment'], maxUrgency: 9 })).status).toBe(201);
     const item = read('superdesk/composite-package.json');
     const guid = String(item.guid);
 
@@ -89,6 +98,16 @@ describe('POST /api/v1/ninjs (memory engine)', () => {
       ['article.published', rewriteGuid],
       ['article.retracted', rewriteGuid],
     ]);
+    // On the phone: the publication; the rewrite replacing it (same Topic) unless the kill overtook it; and the
+    // withdrawal notice last, so the killed story is not what the phone keeps. The correction is a later version
+    // without notify: it updates pages but does not buzz phones again.
+    await waitFor('the withdrawal push', () => pushService.for('superdesk-reader').some((p) => p.payload.type === 'article.retracted'), 10_000);
+    await sleep(300);
+    const pushes = pushService.for('superdesk-reader').map((p) => [p.payload.type, p.payload.articleId, p.headers.topic]);
+    expect(pushes[0]!.slice(0, 2)).toEqual(['article.published', guid]);
+    expect(pushes[pushes.length - 1]!.slice(0, 2)).toEqual(['article.retracted', rewriteGuid]);
+    expect(pushes.slice(1, -1).map((p) => p.slice(0, 2))).toEqual(pushes.length === 3 ? [['article.published', rewriteGuid]] : []);
+    expect(new Set(pushes.map((p) => p[2])).size).toBe(1);
     // The superseded article left the listings; both are readable by guid.
     const listed = await api(srv.url, 'GET', '/api/v1/articles?topic=arts-culture-and-entertainment');
     expect(listed.body.articles.map((a: { id: string }) => a.id)).not.toContain(guid);

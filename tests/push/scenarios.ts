@@ -174,6 +174,29 @@ export function describePushScenarios(engine: 'memory' | 'redis'): void {
       expect(push.rejected).toEqual([]);
     });
 
+    it('a withdrawal is the last thing a phone gets, and an alert for a withdrawn article stops going out', async () => {
+      const names: string[] = [];
+      for (let i = 0; i < 40; i++) names.push((await subscribe({ topics: ['killed'] })).name);
+      push.delayMs = 100; // a slow push service: the alert is still going out when the kill comes
+      try {
+        const v1 = await publish(article(['killed'], { urgency: 2 }));
+        await waitFor('the alert to be under way', () => names.some((n) => push.for(n).length > 0), 10_000);
+        await api(srv.url, 'DELETE', `/api/v1/articles/${v1.article.id}`, { reason: 'Killed' }, srv.auth);
+        await waitFor('the withdrawals', () => names.filter((n) => push.for(n).some((p) => p.payload.type === 'article.retracted')).length > 0, 10_000);
+        await sleep(2_500);
+        const got = names.map((n) => push.for(n).map((p) => p.payload.type));
+        const alerted = got.filter((g) => g.includes('article.published')).length;
+        expect(alerted).toBeGreaterThan(0);
+        expect(alerted).toBeLessThan(40); // the rest were never sent an alert for a killed story
+        for (const g of got) {
+          // Nothing, or the alert and then its withdrawal: never the alert alone, never the alert after the withdrawal.
+          expect([[], ['article.published', 'article.retracted']]).toContainEqual(g);
+        }
+      } finally {
+        push.delayMs = 0;
+      }
+    });
+
     it('keeps payloads under 3,000 bytes, cutting the summary on a word boundary', async () => {
       const s = await subscribe({ topics: ['long'] });
       await publish(article(['long'], { urgency: 4, summary: 'word '.repeat(199) + 'end', headline: 'h'.repeat(300), image: { url: `https://news.example.com/${'i'.repeat(1500)}.jpg` } }));
