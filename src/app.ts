@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
 import express from 'express';
+import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config.ts';
 import { LiveFeed } from './delivery/feed.ts';
@@ -120,6 +121,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Probes and scrapes would drown the log; long-lived streams are logged when they end.
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    }),
+  );
+  http.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          // Article pictures come from newsroom CDNs.
+          imgSrc: ["'self'", 'https:', 'http:', 'data:'],
+          connectSrc: ["'self'"],
+          workerSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          // The alerts page is meant to be embedded in news sites.
+          frameAncestors: ['*'],
+        },
+      },
+      frameguard: false,
+      // Sites on other origins load /socket.io/socket.io.js and the API from here.
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
     }),
   );
   http.use(opsRoutes(metrics, ready));
