@@ -28,7 +28,8 @@ process.on('SIGTERM', () => process.exit(143));
 
 export function startServer(kind: Kind, env: Record<string, string> = {}): Promise<Server> {
   const child = fork(fileURLToPath(new URL('./servers.ts', import.meta.url)), [kind], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // BENCH_PROFILE=<dir> writes a CPU profile of the server to <dir> (node --cpu-prof) for finding hot spots.
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
@@ -48,9 +49,12 @@ export function startServer(kind: Kind, env: Record<string, string> = {}): Promi
             child.send({ type: 'gc' });
           }),
         stop: async () => {
-          child.kill('SIGKILL');
-          children.delete(child);
+          // Closing the IPC channel lets the child exit by itself (and write a CPU profile); then it is killed.
+          if (child.connected) child.disconnect();
+          const killer = setTimeout(() => child.kill('SIGKILL'), process.env.BENCH_PROFILE ? 10_000 : 500);
           await exited;
+          clearTimeout(killer);
+          children.delete(child);
         },
       });
     });
