@@ -197,6 +197,14 @@ export function describePushScenarios(engine: 'memory' | 'redis'): void {
       }
     });
 
+    it('gives up on a push whose Retry-After runs past the alert\'s TTL', async () => {
+      const s = await subscribe({ topics: ['expiring'] });
+      push.respond(s.name, { status: 503, retryAfter: '120' }); // PUSH_TTL_SECONDS is 60 here
+      await publish(article(['expiring'], { urgency: 1 }));
+      await waitFor('the push to be given up', async () => /newspush_push_requests_total\{outcome="expired",status="503"\} 1/.test(await (await fetch(`${srv.url}/metrics`)).text()));
+      expect(push.for(s.name)).toEqual([]);
+    });
+
     it('keeps payloads under 3,000 bytes, cutting the summary on a word boundary', async () => {
       const s = await subscribe({ topics: ['long'] });
       await publish(article(['long'], { urgency: 4, summary: 'word '.repeat(199) + 'end', headline: 'h'.repeat(300), image: { url: `https://news.example.com/${'i'.repeat(1500)}.jpg` } }));
