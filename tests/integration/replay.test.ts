@@ -73,22 +73,20 @@ for (const engine of ['memory', 'redis'] as const) {
     it('no gap and no duplicate while publishing goes on during the reconnect', async () => {
       const topics = ['busy'];
       const cursor = await publish(topics);
-      let running = true;
+      // A fixed number of events, with clients connecting at given points of the run (not after given times),
+      // so the interleaving is there however fast or slow the machine is.
+      let published = 0;
       const publisher = (async () => {
-        let i = 0;
-        while (running && i < 400) {
+        for (let i = 0; i < 120; i++) {
           await publish([i % 3 === 0 ? 'other' : 'busy/sub'], { urgency: 1 + (i % 9) });
-          i++;
+          published++;
         }
       })();
-      await sleep(100);
       const clients: NewsClient[] = [];
-      for (let i = 0; i < 4; i++) {
+      for (const at of [5, 30, 60, 90]) {
+        await waitFor(`${at} events published`, () => published >= at, 20_000);
         clients.push(await NewsClient.connect(srv.url, { topics, since: cursor.id }));
-        await sleep(30);
       }
-      await sleep(150);
-      running = false;
       await publisher;
       const expected = await expectedAfter(srv, topics, cursor.id);
       expect(expected.length).toBeGreaterThan(10);

@@ -155,7 +155,7 @@ describe('embargo', () => {
       const e = await waitFor('the embargoed alert', () => reader.events[0], 10_000);
       const receivedAt = Date.now();
       expect(receivedAt).toBeGreaterThanOrEqual(at.getTime());
-      expect(receivedAt - at.getTime()).toBeLessThan(2_000);
+      expect(receivedAt - at.getTime()).toBeLessThan(5_000); // released within a poll or two, even on a busy machine
       expect(e.article.id).toBe('embargo-mem-1');
       reader.close();
     } finally {
