@@ -106,7 +106,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     points: config.rateLimitPublishPerSecond,
     durationSeconds: 1,
     keyPrefix: redis ? redis.keys.key('rl', 'publish') : 'publish',
-    redis: redis ? redis.create('commands') : null,
+    redis: redis ? redis.shared('limits') : null,
   });
   const publishLimit = rateLimit(publishLimiter, (_req, res) => String(res.locals.publisher));
 

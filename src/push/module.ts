@@ -71,7 +71,7 @@ export async function createPush(d: PushDeps): Promise<PushModule> {
     points: d.config.rateLimitSubscribePerMinute,
     durationSeconds: 60,
     keyPrefix: d.redis ? d.redis.keys.key('rl', 'subscribe') : 'subscribe',
-    redis: d.redis ? d.redis.create('commands') : null,
+    redis: d.redis ? d.redis.shared('limits') : null,
   });
   const router = pushRoutes({ subs: subscriptions, policy, publicKey: vapid.publicKey, subscribeLimit: rateLimit(limiter, (req) => req.ip ?? 'unknown') });
 

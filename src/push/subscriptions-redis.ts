@@ -13,7 +13,7 @@ export class RedisSubscriptions implements SubscriptionStore {
   private readonly k: (...parts: string[]) => string;
 
   private constructor(factory: RedisFactory) {
-    this.redis = factory.create('commands');
+    this.redis = factory.shared('commands');
     this.k = (...parts) => factory.keys.key('push', ...parts);
   }
 

@@ -9,7 +9,7 @@ export class RedisKeys {
   }
 }
 
-export type RedisRole = 'commands' | 'tail' | 'sub' | 'queue' | 'push';
+export type RedisRole = 'commands' | 'tail' | 'queue' | 'limits';
 
 /**
  * Makes Redis connections that fail fast while Redis is down (no offline queue, no endless retries of one
@@ -17,6 +17,7 @@ export type RedisRole = 'commands' | 'tail' | 'sub' | 'queue' | 'push';
  */
 export class RedisFactory {
   private readonly clients = new Set<Redis>();
+  private readonly sharedClients = new Map<RedisRole, Redis>();
   constructor(
     readonly url: string,
     private readonly logger: Logger,
@@ -42,6 +43,13 @@ export class RedisFactory {
     });
     this.clients.add(client);
     return client;
+  }
+
+  /** One connection per role for the whole app, for parts that only send short commands (rate limits). */
+  shared(role: RedisRole): Redis {
+    let c = this.sharedClients.get(role);
+    if (!c) this.sharedClients.set(role, (c = this.create(role)));
+    return c;
   }
 
   /**
@@ -72,5 +80,6 @@ export class RedisFactory {
       }),
     );
     this.clients.clear();
+    this.sharedClients.clear();
   }
 }

@@ -57,7 +57,7 @@ export class RedisStore implements Store {
     private readonly retention: Retention,
     private readonly now: () => number,
   ) {
-    this.redis = factory.create('commands') as Commander;
+    this.redis = factory.shared('commands') as Commander;
     this.redis.defineCommand('newsCommit', { numberOfKeys: 5, lua: COMMIT });
     this.redis.defineCommand('newsTrim', { numberOfKeys: 2, lua: TRIM });
     this.redis.defineCommand('newsDropHeld', { numberOfKeys: 2, lua: DROP_HELD });
