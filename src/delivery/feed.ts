@@ -45,7 +45,21 @@ export class LiveFeed {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
-    this.stopTail = store.tail((e) => this.dispatch(e));
+    // Events up to where the tail starts are history this node will never dispatch: count them as passed.
+    this.stopTail = store.tail(
+      (e) => this.dispatch(e),
+      (position) => position !== null && this.advance(position),
+    );
+  }
+
+  private advance(id: EventId): void {
+    if (this.lastDispatched !== null && compareIds(this.lastDispatched, id) >= 0) return;
+    this.lastDispatched = id;
+    if (this.waiters.length > 0) {
+      const due = this.waiters.filter((w) => compareIds(w.id, id) <= 0);
+      this.waiters = this.waiters.filter((w) => compareIds(w.id, id) > 0);
+      for (const w of due) w.resolve();
+    }
   }
 
   add(sink: Sink): () => void {
@@ -54,12 +68,7 @@ export class LiveFeed {
   }
 
   private dispatch(event: NewsEvent): void {
-    this.lastDispatched = event.id;
-    if (this.waiters.length > 0) {
-      const due = this.waiters.filter((w) => compareIds(w.id, event.id) <= 0);
-      this.waiters = this.waiters.filter((w) => compareIds(w.id, event.id) > 0);
-      for (const w of due) w.resolve();
-    }
+    this.advance(event.id);
     this.metrics.fanoutLag.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
     for (const sink of this.sinks) {
       try {

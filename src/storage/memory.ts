@@ -98,8 +98,9 @@ export class MemoryStore implements Store {
     return this.lastId;
   }
 
-  tail(handler: (event: NewsEvent) => void): () => void {
+  tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void {
     this.handlers.add(handler);
+    onStart?.(this.lastId);
     return () => this.handlers.delete(handler);
   }
 

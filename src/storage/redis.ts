@@ -50,6 +50,9 @@ export class RedisStore implements Store {
   private readonly tailConn: Redis;
   private readonly tailHandlers = new Set<(e: NewsEvent) => void>();
   private tailRunning = false;
+  /** Where the tail started (undefined until it has); told to tail() callers that ask. */
+  private tailStart: EventId | null | undefined = undefined;
+  private startListeners: Array<(position: EventId | null) => void> = [];
   private closed = false;
 
   private constructor(
@@ -242,8 +245,12 @@ export class RedisStore implements Store {
     }
   }
 
-  tail(handler: (event: NewsEvent) => void): () => void {
+  tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void {
     this.tailHandlers.add(handler);
+    if (onStart) {
+      if (this.tailStart !== undefined) onStart(this.tailStart);
+      else this.startListeners.push(onStart);
+    }
     if (!this.tailRunning) void this.runTail();
     return () => {
       this.tailHandlers.delete(handler);
@@ -262,7 +269,12 @@ export class RedisStore implements Store {
     let delay = 100;
     while (this.tailRunning && !this.closed) {
       try {
-        if (last === null) last = (await this.lastGenerated()) ?? '0-0';
+        if (last === null) {
+          const start = await this.lastGenerated();
+          last = start ?? '0-0';
+          this.tailStart = start;
+          for (const f of this.startListeners.splice(0)) f(start);
+        }
         const res = (await conn.xread('COUNT', TAIL_BATCH, 'BLOCK', TAIL_BLOCK_MS, 'STREAMS', this.k('events'), last)) as
           | Array<[string, Array<[string, string[]]>]>
           | null;

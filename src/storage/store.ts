@@ -60,10 +60,11 @@ export interface Store extends HeldStore {
   /** Id of the newest event ever appended, or null. */
   lastEventId(): Promise<EventId | null>;
   /**
-   * Calls `handler` with every event appended from now on by any node, in id order, each once.
+   * Calls `handler` with every event appended from now on by any node, in id order, each once. `onStart` is told
+   * the id the feed starts after (null: an empty history): events up to it are history, never handed to `handler`.
    * Returns a function that stops the feed.
    */
-  tail(handler: (event: NewsEvent) => void): () => void;
+  tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void;
   /** Small named values (VAPID keys, id aliases): set only when absent; returns the value now stored. */
   setIfAbsent(key: string, value: string): Promise<string>;
   getValue(key: string): Promise<string | null>;

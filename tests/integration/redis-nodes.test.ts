@@ -69,7 +69,13 @@ describe('several nodes on one Redis', () => {
       const c2 = await NewsClient.connect(a.url, { topics: ['tech'], since: c1.ids[0]! });
       await c2.waitForCount(2);
       expect(c2.ids).toEqual(missed.map((e) => e.id));
+      // The same through a subscribe ack: a restarted node knows where its history ends and answers at once.
+      const c3 = await NewsClient.connect(a.url);
+      expect(await c3.request('subscribe', { topics: ['tech'], since: c1.ids[0]! })).toEqual({ ok: true, topics: ['tech'], replayed: 2, resync: false });
+      expect(c3.ids).toEqual(missed.map((e) => e.id));
+      expect(c2.socket.connected && c3.socket.connected).toBe(true);
       c2.close();
+      c3.close();
     } finally {
       await a.close();
     }

@@ -128,10 +128,13 @@ export function describeStoreContract(name: string, make: MakeStore): void {
     });
 
     it('tail delivers every later event once, in order', async () => {
-      await put(art('before', ['a']));
+      const before = await put(art('before', ['a']));
       const got: string[] = [];
-      const stop = store.tail((e) => got.push(e.id));
-      await new Promise((r) => setTimeout(r, 100)); // the tail starts from the newest id at this point
+      let start: string | null | undefined;
+      const stop = store.tail((e) => got.push(e.id), (position) => (start = position));
+      // The tail starts after the newest id at this point, and says so.
+      await waitFor('the tail to start', () => start !== undefined);
+      expect(start).toBe(before.id);
       const ids: string[] = [];
       for (let i = 0; i < 30; i++) ids.push((await put(art(`tail-${i}`, ['a']))).id);
       await waitFor('30 tailed events', () => got.length >= 30);
