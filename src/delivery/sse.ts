@@ -112,7 +112,7 @@ export class SseChannel {
   }
 
   private write(c: SseClient, chunk: string): void {
-    if (c.res.writableEnded) return;
+    if (c.res.writableEnded || c.res.destroyed) return;
     if (c.res.writableLength > MAX_BUFFERED) {
       this.logger.warn('dropping a slow SSE client');
       c.res.end();
