@@ -82,6 +82,44 @@ describe('newsroom console', () => {
   });
 });
 
+describe('newsroom console, editing', () => {
+  it('loads an article, and an update made elsewhere meanwhile is not overwritten', async () => {
+    await api(srv.url, 'POST', '/api/v1/articles', { id: 'console-2', headline: 'Bridge closed after crash', topics: ['world/europe'], urgency: 3, byline: 'City desk', image: { url: 'https://news.example.com/bridge.jpg', caption: 'The bridge', credit: 'Agency' } }, srv.auth);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${srv.url}/newsroom.html`);
+    await page.fill('#key', srv.publisherKey);
+    await page.click('#key-form button');
+    await page.fill('#f-id', 'console-2');
+    await page.click('#load');
+    await page.locator('#version-note').getByText('Version 1, published').waitFor({ timeout: 10_000 });
+    expect(await page.inputValue('#f-headline')).toBe('Bridge closed after crash');
+    expect(await page.inputValue('#f-topics')).toBe('world/europe');
+    expect(await page.inputValue('#f-urgency')).toBe('3');
+    expect(await page.inputValue('#f-image-credit')).toBe('Agency');
+    expect(await page.isChecked('#f-notify')).toBe(false);
+
+    // Another editor changes it first: this update is refused, not applied over theirs.
+    await api(srv.url, 'PATCH', '/api/v1/articles/console-2', { summary: 'Traffic diverted.', changeNote: 'Adds diversion' }, srv.auth);
+    await page.fill('#f-headline', 'Bridge reopens after crash');
+    await page.fill('#f-changeNote', 'Bridge reopened');
+    await page.click('button[value="update"]');
+    await page.getByText(/^409 stale_version.*current version 2/).waitFor({ timeout: 10_000 });
+    expect((await api(srv.url, 'GET', '/api/v1/articles/console-2')).body.article.headline).toBe('Bridge closed after crash');
+
+    await page.click('#load');
+    await page.locator('#version-note').getByText('Version 2, published').waitFor({ timeout: 10_000 });
+    expect(await page.inputValue('#f-summary')).toBe('Traffic diverted.');
+    await page.fill('#f-headline', 'Bridge reopens after crash');
+    await page.fill('#f-changeNote', 'Bridge reopened');
+    await page.click('button[value="update"]');
+    await page.getByText(/^200: article\.updated/).waitFor({ timeout: 10_000 });
+    const stored = (await api(srv.url, 'GET', '/api/v1/articles/console-2')).body.article;
+    expect(stored).toMatchObject({ version: 3, headline: 'Bridge reopens after crash', summary: 'Traffic diverted.', changeNote: 'Bridge reopened', byline: 'City desk', notify: false });
+    await context.close();
+  });
+});
+
 describe('service worker', () => {
   it('shows a pushed alert as a notification tagged with the article, and its click handler opens the URL', async () => {
     const context = await browser.newContext();
@@ -103,12 +141,23 @@ describe('service worker', () => {
     const { registrationId } = await registered;
     const worker = await waitFor('the service worker', () => context.serviceWorkers()[0]);
 
-    // While a page of the site is visible, the alert goes to the page, not to a notification.
+    // While a page of the site is visible and shows the alert, the worker asks it and shows no notification.
+    await api(srv.url, 'POST', '/api/v1/articles', { id: 'sw-1', headline: 'Ceasefire agreed', summary: 'Talks ended overnight.', topics: ['world'], urgency: 2, notify: false }, srv.auth);
+    await page.locator('article[data-id="sw-1"]').waitFor({ timeout: 10_000 });
     const payload = { type: 'article.published', eventId: '1-0', articleId: 'sw-1', version: 1, title: 'Ceasefire agreed', body: 'Talks ended overnight.', url: `${srv.url}/?topics=world&article=sw-1`, image: null, urgency: 2 };
     const messages = page.evaluate(() => new Promise((resolve) => navigator.serviceWorker.addEventListener('message', (e) => resolve(e.data), { once: true })));
     await session.send('ServiceWorker.deliverPushMessage', { origin: srv.url, registrationId, data: JSON.stringify(payload) });
     expect(await messages).toEqual({ type: 'push', payload });
-    expect(await worker.evaluate(() => self.registration.getNotifications().then((n) => n.length))).toBe(0);
+    // A visible page that does not show the alert (another topic) does not swallow it: after the page's two
+    // seconds of waiting for it, the notification is shown, and it is the only one (none for sw-1 above).
+    const other = { ...payload, articleId: 'sw-elsewhere', title: 'Markets fall at the open', url: `${srv.url}/?topics=business` };
+    await session.send('ServiceWorker.deliverPushMessage', { origin: srv.url, registrationId, data: JSON.stringify(other) });
+    const elsewhere = await waitFor('the notification for another topic', async () => {
+      const list = await worker.evaluate(() => self.registration.getNotifications().then((ns) => ns.map((n) => ({ title: n.title, tag: n.tag }))));
+      return list.some((n) => n.tag === 'sw-elsewhere') ? list : undefined;
+    }, 10_000);
+    expect(elsewhere).toEqual([{ title: 'Markets fall at the open', tag: 'sw-elsewhere' }]);
+    await worker.evaluate(() => self.registration.getNotifications().then((ns) => ns.forEach((n) => (n as unknown as { close(): void }).close())));
 
     // With no page of the site visible, it shows a notification; an update replaces it (same tag).
     await page.goto('about:blank');
@@ -169,9 +218,35 @@ describe('push opt-in', () => {
     const [got] = await waitFor('the push', () => (push.for('browser-opt-in').length ? push.for('browser-opt-in') : undefined), 10_000);
     expect(got!.payload).toMatchObject({ articleId: 'opt-in-1', title: 'Final whistle: 2-1', urgency: 1 });
 
+    // Later, on the same page: other preferences (PATCH with the kept token), and another topic followed.
+    expect(await page.textContent('#push-on')).toBe('Save alert preferences');
+    await page.selectOption('#push-urgency', '4');
+    await page.fill('#quiet-start', '');
+    await page.click('#push-on');
+    await page.getByText('Alert preferences saved.').waitFor({ timeout: 10_000 });
+    await page.locator('input[value="world"]').check();
+    const changed = await waitFor('the changed preferences', async () => {
+      const r = await api(srv.url, 'GET', `/api/v1/push/subscriptions/${stored.id}`, undefined, { Authorization: `Bearer ${stored.token}` });
+      return r.body.topics?.includes('world') ? r.body : undefined;
+    }, 10_000);
+    expect(changed).toMatchObject({ topics: ['sport', 'world'], maxUrgency: 4, languages: ['en', 'fr'] });
+    expect(changed.quietHours ?? null).toBeNull();
+
     await page.click('#push-off');
     await page.getByText('Alerts are off.').waitFor({ timeout: 10_000 });
     expect((await api(srv.url, 'GET', `/api/v1/push/subscriptions/${stored.id}`, undefined, { Authorization: `Bearer ${stored.token}` })).status).toBe(404);
+    await context.close();
+  });
+
+  it('says so in a browser without Web Push', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      delete (window as unknown as { PushManager?: unknown }).PushManager;
+    });
+    const page = await context.newPage();
+    await page.goto(`${srv.url}/?topics=sport`);
+    await page.getByText('This browser cannot receive alerts while the page is closed.').waitFor({ timeout: 10_000 });
+    expect(await page.isDisabled('#push-on')).toBe(true);
     await context.close();
   });
 
