@@ -64,8 +64,12 @@ function render(a) {
   if (a.summary) node.append(el('p', { class: 'summary', text: a.summary }));
   const img = a.image && safeUrl(a.image.url);
   if (img) {
-    const caption = [a.image.caption, a.image.credit && `Photo: ${a.image.credit}`].filter(Boolean).join(' ');
-    node.append(el('figure', {}, el('img', { src: img, alt: a.image.caption ?? '', loading: 'lazy' }), caption ? el('figcaption', { text: caption }) : null));
+    const { caption, credit } = a.image;
+    const figcaption = caption || credit
+      ? el('figcaption', {}, caption ? el('span', { class: 'caption', text: caption }) : null, caption && credit ? ' ' : null, credit ? el('span', { class: 'credit', text: `Photo: ${credit}` }) : null)
+      : null;
+    // The caption (read with the figure) describes the picture; the alt text stays empty rather than repeating it.
+    node.append(el('figure', {}, el('img', { src: img, alt: '', loading: 'lazy' }), figcaption));
   }
   if (a.body) {
     const body = el('div', { class: 'body' });

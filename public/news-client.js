@@ -67,13 +67,20 @@ export class LiveNews {
     this.state = 'idle';
     this.generation = 0;
     this.attempt = 0;
+    /** Whether a connection of these topics was lost (the next attempt is a reconnection). */
+    this.dropped = false;
     this.timer = null;
     this.socket = null;
     addEventListener('online', () => {
-      if (this.state === 'offline' || this.state === 'reconnecting') this.connectNow();
+      // The network is back: try at once, and start the backoff over.
+      if (this.state !== 'offline' && this.state !== 'reconnecting') return;
+      this.attempt = 0;
+      this.connectNow();
     });
     addEventListener('offline', () => {
-      if (this.state !== 'idle') this.setState('offline');
+      if (this.state === 'idle') return;
+      this.dropped = true;
+      this.setState('offline');
     });
   }
 
@@ -101,12 +108,14 @@ export class LiveNews {
     }
     if (this.lastId) saveCursor(this.topics, this.lastId);
     this.attempt = 0;
+    this.dropped = false;
     this.connectNow();
   }
 
   /** Reconnects with the same topics (after stop()). */
   start() {
     this.attempt = 0;
+    this.dropped = false;
     this.connectNow();
   }
 
@@ -124,7 +133,7 @@ export class LiveNews {
       this.setState('offline');
       return;
     }
-    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    this.setState(this.dropped ? 'reconnecting' : 'connecting');
     const since = this.cursor;
     const socket = io({
       reconnection: false, // our own backoff, so that every handshake carries the latest cursor
@@ -137,6 +146,7 @@ export class LiveNews {
     socket.on('connect', () => {
       if (!current()) return;
       this.attempt = 0;
+      this.dropped = false;
       this.setState('live');
     });
     socket.on('news', (event) => {
@@ -153,6 +163,7 @@ export class LiveNews {
     const lost = () => {
       if (!current() || scheduled) return;
       scheduled = true;
+      this.dropped = true;
       if (!navigator.onLine) return this.setState('offline');
       this.setState('reconnecting');
       this.timer = setTimeout(() => current() && this.connectNow(), backoff(this.attempt++));

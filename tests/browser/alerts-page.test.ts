@@ -93,6 +93,40 @@ describe('live alerts page in Chromium', () => {
     await context.close();
   });
 
+  it('when the transport drops, it shows reconnecting, comes back by itself and replays what went out meanwhile', async () => {
+    const context = await browser.newContext();
+    const page = await openFeed(context, 'business');
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { states: string[] }).states = seen;
+      new MutationObserver(() => seen.push(document.querySelector('#connection')!.getAttribute('data-state')!)).observe(document.querySelector('#connection')!, { attributes: true });
+    });
+    // Offline first, so that the alerts below go out while the page is certainly not connected.
+    await context.setOffline(true);
+    await page.locator('#connection[data-state="offline"]').waitFor({ timeout: 10_000 });
+    await page.evaluate(() => (window as unknown as { newspush: { live: { socket: { io: { engine: { close(): void } } } } } }).newspush.live.socket.io.engine.close());
+    for (let i = 1; i <= 3; i++) await publish({ id: `off-${i}`, headline: `While offline ${i}`, topics: ['business/markets'] });
+    await page.waitForTimeout(300);
+    expect(await page.locator('article[data-id^="off-"]').count()).toBe(0);
+    await context.setOffline(false);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 15_000 });
+    for (let i = 1; i <= 3; i++) await card(page, `off-${i}`).waitFor({ timeout: 10_000 });
+
+    // Online, the transport closes (a proxy restarting, say): the backoff timer brings it back.
+    await page.evaluate(() => (window as unknown as { newspush: { live: { socket: { io: { engine: { close(): void } } } } } }).newspush.live.socket.io.engine.close());
+    await page.waitForFunction(() => (window as unknown as { states: string[] }).states.includes('reconnecting'), undefined, { timeout: 10_000 });
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 30_000 });
+    await publish({ id: 'off-4', headline: 'After reconnecting', topics: ['business'] });
+    await card(page, 'off-4').waitFor({ timeout: 10_000 });
+    expect(await page.locator('article[data-id^="off-"]').count()).toBe(4);
+    // offline (possibly after a moment of reconnecting, if the browser drops the socket before it says it is
+    // offline), reconnecting when the network is back, live, then reconnecting and live again.
+    const states = await page.evaluate(() => (window as unknown as { states: string[] }).states);
+    expect(states).toContain('offline');
+    expect(states.slice(states.indexOf('offline') + 1)).toEqual(['reconnecting', 'live', 'reconnecting', 'live']);
+    await context.close();
+  });
+
   it('an alert that arrives while the list is being reloaded is not lost when the older list lands', async () => {
     const context = await browser.newContext();
     const page = await openFeed(context, 'world');
