@@ -6,7 +6,7 @@ import { articleIdFor } from '../../src/ninjs/ids.ts';
 import { bestRendition, cut, mapNinjs, topicsFor } from '../../src/ninjs/map.ts';
 import { detectFlavour, fixDate, validateNinjs } from '../../src/ninjs/validate.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/ninjs/', import.meta.url);
+const FIXTURES = new URL('../fixtures/ninjs/', import.meta.url);
 const read = (path: string) => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8')) as Record<string, unknown>;
 const rules = { map: {}, defaultTopic: 'news' };
 const NOW = new Date('2026-01-01T00:00:00Z');

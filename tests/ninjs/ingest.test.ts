@@ -7,7 +7,7 @@ import { TestRedis } from '../support/redis.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/ninjs/', import.meta.url);
+const FIXTURES = new URL('../fixtures/ninjs/', import.meta.url);
 const read = (path: string) => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8')) as Record<string, unknown>;
 const SECRET = 'newsroom-shared-secret';
 

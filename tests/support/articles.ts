@@ -1,4 +1,4 @@
-/** The sample article from the contract (shared/spec/API.md), as a newsroom tool sends it. */
+/** The sample article from the contract (docs/api.md), as a newsroom tool sends it. */
 export function sampleArticle(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: 'us-iraq-talks-2024-02-08',
