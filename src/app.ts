@@ -18,7 +18,9 @@ import { EmbargoScheduler } from './ninjs/embargo.ts';
 import { articleIdFor } from './ninjs/ids.ts';
 import { ninjsRouter } from './ninjs/router.ts';
 import { NewsService } from './news/service.ts';
-import { createPush, type PushTestOptions } from './push/module.ts';
+import { createPush } from './push/module.ts';
+import type { Resolver } from './push/endpoint.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { MemoryStore } from './storage/memory.ts';
@@ -45,8 +47,10 @@ export interface AppOptions {
   logger?: Logger;
   /** How often SSE streams get a comment line (the contract asks for at least every 30 s). */
   sseHeartbeatMs?: number;
-  /** Test-only Web Push knobs (the local push service's CA and loopback address). */
-  push?: PushTestOptions;
+  /** The time for time-dependent logic (quiet hours, push expiry, embargoes); default: the system clock. */
+  clock?: Clock;
+  /** How push service host names are resolved; default: the system resolver. */
+  resolver?: Resolver;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -82,10 +86,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics.eventsPublished.inc({ type: e.type });
   });
 
-  const push = await createPush({ config, store, news, redis, logger, metrics, test: options.push });
+  const clock = options.clock ?? systemClock;
+  const push = await createPush({ config, store, news, redis, logger, metrics, clock, resolver: options.resolver });
   closers.push(['web push', (force) => push.close(force)]);
 
-  const embargoes = new EmbargoScheduler(store, news, logger);
+  const embargoes = new EmbargoScheduler(store, news, logger, undefined, clock);
   embargoes.start();
   closers.push(['embargo scheduler', () => embargoes.close()]);
 

@@ -28,6 +28,10 @@ export interface Config {
   vapid: { publicKey: string; privateKey: string; subject: string } | null;
   vapidSubject: string;
   pushEndpointHosts: string[];
+  /** Hosts in pushEndpointHosts may resolve to private and loopback addresses (a push service inside the network). */
+  pushAllowPrivateNetworks: boolean;
+  /** How long a push job stays locked to a node that stopped renewing it (a crashed node) before another takes it. */
+  pushJobLockMs: number;
   pushTtlSeconds: number;
   historyMaxEvents: number;
   historyMaxAgeSeconds: number;
@@ -56,6 +60,8 @@ type Env = Record<string, string | undefined>;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number({ error: 'a whole number' }).int('a whole number').min(min).max(max);
+
+const bool = z.enum(['true', 'false'], { error: 'true or false' }).transform((v) => v === 'true');
 
 function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: T): T {
   const raw = env[name];
@@ -157,6 +163,8 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     vapid: pub && priv ? { publicKey: pub, privateKey: priv, subject: vapidSubject } : null,
     vapidSubject,
     pushEndpointHosts: hosts.length > 0 ? hosts : DEFAULT_PUSH_HOSTS,
+    pushAllowPrivateNetworks: read(env, 'PUSH_ALLOW_PRIVATE_NETWORKS', bool, false),
+    pushJobLockMs: read(env, 'PUSH_JOB_LOCK_MS', int(1_000, 600_000), 10_000),
     pushTtlSeconds: read(env, 'PUSH_TTL_SECONDS', int(0, 2_419_200), 21_600),
     historyMaxEvents: read(env, 'HISTORY_MAX_EVENTS', int(1, 10_000_000), 10_000),
     historyMaxAgeSeconds: read(env, 'HISTORY_MAX_AGE_SECONDS', int(1), 86_400),

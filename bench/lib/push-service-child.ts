@@ -7,7 +7,7 @@ import { PushService } from '../../tests/support/push-service.ts';
 
 const push = await PushService.start();
 push.checkUpTo = 300;
-process.send?.({ type: 'ready', host: push.host, ca: push.ca.toString('utf8') });
+process.send?.({ type: 'ready', host: push.host });
 process.on('message', (m: { type: string; n?: number }) => {
   if (m.type === 'subscribers') {
     const list = Array.from({ length: m.n ?? 0 }, () => push.subscriber().subscription);

@@ -6,7 +6,6 @@ export interface LatencyRun {
   clients: number;
   subscriptions: Sub[];
   pushHost: string;
-  pushCa: string;
   /** Resolves when the push service has accepted n pushes. */
   waitPushes: (n: number) => Promise<void>;
 }
@@ -23,7 +22,7 @@ interface Phase {
  * by Web Push to every subscription.
  */
 export async function socketLatencies(run: LatencyRun): Promise<{ quiet: Phase; busy: Phase; pushMs: number }> {
-  const server = await startServer('project', { BENCH_PUSH_HOST: run.pushHost, BENCH_PUSH_CA: run.pushCa });
+  const server = await startServer('project', { BENCH_PUSH_HOST: run.pushHost });
   try {
     const base = `http://127.0.0.1:${server.port}`;
     let next = 0;

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../domain/clock.ts';
 import { ApiError } from '../domain/errors.ts';
 import type { NewsService } from '../news/service.ts';
 import type { Logger } from '../ops/logger.ts';
@@ -18,6 +19,7 @@ export class EmbargoScheduler {
     private readonly news: NewsService,
     private readonly logger: Logger,
     private readonly intervalMs = 500,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   start(): void {
@@ -33,7 +35,7 @@ export class EmbargoScheduler {
   async tick(): Promise<void> {
     let due;
     try {
-      due = await this.store.dueHeld(new Date(), 50);
+      due = await this.store.dueHeld(new Date(this.clock()), 50);
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'embargo check failed; retrying');
       return;

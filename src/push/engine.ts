@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { systemClock, type Clock } from '../domain/clock.ts';
 import type { NewsEvent } from '../domain/event.ts';
 import { audienceOf } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
@@ -59,6 +60,8 @@ export class PushEngine {
     private readonly logger: Logger,
     private readonly opts: EngineOptions,
     registry: Registry,
+    /** The time for quiet hours, expiry and latency. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.sent = new Counter({ name: 'newspush_push_requests_total', help: 'Push requests by outcome (delivered, gone, retry, rejected, expired, blocked, obsolete) and HTTP status', labelNames: ['outcome', 'status'] as const, registers: [registry] });
     this.latency = new Histogram({ name: 'newspush_push_delivery_seconds', help: 'From the event to the push service accepting the alert', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry] });
@@ -91,7 +94,7 @@ export class PushEngine {
     if (event.type === 'article.retracted') {
       ids = await this.subs.deliveredTo(chain);
     } else {
-      const now = new Date();
+      const now = new Date(this.clock());
       const candidates = await this.subs.getMany(await this.subs.followersOf(audienceOf(event.topics)));
       ids = candidates.filter((s) => wants(s, event, now)).map((s) => s.id);
     }
@@ -161,7 +164,7 @@ export class PushEngine {
     const status = String(r.status);
     if (r.status >= 200 && r.status < 300) {
       this.sent.inc({ outcome: 'delivered', status });
-      this.latency.observe((Date.now() - Date.parse(event.at)) / 1000);
+      this.latency.observe((this.clock() - Date.parse(event.at)) / 1000);
       return 'delivered';
     }
     if (r.blocked) {
@@ -176,7 +179,7 @@ export class PushEngine {
     }
     if (retryable(r)) {
       const delay = Math.min(r.retryAfterMs ?? 1000 * 2 ** attempt, 3_600_000);
-      const expired = Date.now() + delay > Date.parse(event.at) + this.opts.ttlSeconds * 1000;
+      const expired = this.clock() + delay > Date.parse(event.at) + this.opts.ttlSeconds * 1000;
       if (expired) {
         this.sent.inc({ outcome: 'expired', status });
         this.logger.info({ id, eventId: event.id, status: r.status }, 'push given up: past its TTL');

@@ -2,16 +2,42 @@ import type { NewsEvent } from '../domain/event.ts';
 import { matchesAny } from '../domain/topic.ts';
 import type { QuietHours, Subscription } from './types.ts';
 
-/** Minutes since midnight, now, in the subscriber's own time zone. */
-function minutesIn(timeZone: string, at: Date): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  return get('hour') * 60 + get('minute');
+/**
+ * One formatter per time zone, made on first use: building an Intl.DateTimeFormat costs far more than using one,
+ * and a fan-out asks for the same few zones for every subscriber. Zones are validated, but Intl takes any casing
+ * of a name ("europe/paris"), so the cache is bounded all the same.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const MAX_FORMATTERS = 1_000;
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    if (formatters.size >= MAX_FORMATTERS) formatters.delete(formatters.keys().next().value!);
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Minutes since midnight on the wall clock of `timeZone` at `at` (so DST changes move the quiet hours with it). */
+export function minutesIn(timeZone: string, at: Date): number {
+  let hour = 0;
+  let minute = 0;
+  for (const p of formatter(timeZone).formatToParts(at)) {
+    if (p.type === 'hour') hour = Number(p.value);
+    else if (p.type === 'minute') minute = Number(p.value);
+  }
+  return hour * 60 + minute;
 }
 
 const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
-/** Whether `at` falls in the quiet hours (which may span midnight: 22:00-07:00). */
+/**
+ * Whether `at` falls in the quiet hours (which may span midnight: 22:00-07:00), by the wall clock of their time
+ * zone: on the day clocks go forward a window inside the skipped hour is shorter (or empty), on the day they go
+ * back a wall-clock time that happens twice is quiet both times.
+ */
 export function inQuietHours(q: QuietHours, at: Date): boolean {
   const now = minutesIn(q.timeZone, at);
   const start = toMinutes(q.start);

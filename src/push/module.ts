@@ -1,13 +1,14 @@
 import { Gauge } from 'prom-client';
 import type { Router } from 'express';
 import type { Config } from '../config.ts';
+import type { Clock } from '../domain/clock.ts';
 import { makeLimiter, rateLimit } from '../http/rate-limit.ts';
 import type { NewsService } from '../news/service.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { RedisFactory } from '../storage/redis-connection.ts';
 import type { Store } from '../storage/store.ts';
-import { EndpointPolicy } from './endpoint.ts';
+import { EndpointPolicy, type Resolver } from './endpoint.ts';
 import { PushEngine, type PushJob } from './engine.ts';
 import { BullQueue, MemoryQueue, type JobQueue } from './queue.ts';
 import { pushRoutes } from './routes.ts';
@@ -16,16 +17,6 @@ import { MemorySubscriptions, type SubscriptionStore } from './subscriptions.ts'
 import { RedisSubscriptions } from './subscriptions-redis.ts';
 import { loadVapid } from './vapid.ts';
 
-/** Test-only knobs; main.ts never sets them. */
-export interface PushTestOptions {
-  /** Trust this CA (the local push service's self-signed certificate). */
-  ca?: string | Buffer;
-  /** Allow endpoints that resolve to loopback (the local push service). */
-  allowPrivateAddresses?: boolean;
-  /** Lock time of a queued job before another node may take it over (default 10 s). */
-  lockMs?: number;
-}
-
 export interface PushDeps {
   config: Config;
   store: Store;
@@ -33,7 +24,8 @@ export interface PushDeps {
   redis: RedisFactory | null;
   logger: Logger;
   metrics: Metrics;
-  test?: PushTestOptions;
+  clock: Clock;
+  resolver?: Resolver;
 }
 
 export interface PushModule {
@@ -46,15 +38,18 @@ export interface PushModule {
 export async function createPush(d: PushDeps): Promise<PushModule> {
   const logger = d.logger.child({ part: 'push' });
   const vapid = await loadVapid(d.config, d.store);
-  const policy = new EndpointPolicy(d.config.pushEndpointHosts, d.test?.allowPrivateAddresses ?? false);
+  const policy = new EndpointPolicy(d.config.pushEndpointHosts, { allowPrivateNetworks: d.config.pushAllowPrivateNetworks, resolver: d.resolver });
+  if (d.config.pushAllowPrivateNetworks) {
+    logger.warn({ hosts: d.config.pushEndpointHosts }, 'PUSH_ALLOW_PRIVATE_NETWORKS is on: these push hosts may resolve to private and loopback addresses');
+  }
   const subscriptions: SubscriptionStore = d.redis ? await RedisSubscriptions.open(d.redis) : new MemorySubscriptions();
-  const queue: JobQueue<PushJob> = d.redis ? new BullQueue<PushJob>('push', d.redis, logger, d.test?.lockMs) : new MemoryQueue<PushJob>(logger);
-  const sender = new PushSender(vapid, policy, { ca: d.test?.ca });
+  const queue: JobQueue<PushJob> = d.redis ? new BullQueue<PushJob>('push', d.redis, logger, d.config.pushJobLockMs) : new MemoryQueue<PushJob>(logger);
+  const sender = new PushSender(vapid, policy);
   const engine = new PushEngine(subscriptions, queue, sender, logger, {
       ttlSeconds: d.config.pushTtlSeconds,
       articleTtlSeconds: d.config.articleTtlSeconds,
       current: (id) => d.store.getArticle(id),
-    }, d.metrics.registry);
+    }, d.metrics.registry, d.clock);
   engine.start();
   d.news.onCommitted((event) => engine.onEvent(event));
 

@@ -36,11 +36,12 @@ export function pushRoutes(d: PushRoutesDeps): Router {
 
   r.post('/subscriptions', d.subscribeLimit, ...jsonBody(), async (req, res) => {
     const body = parseOrThrow(createSubscriptionSchema, req.body);
-    d.policy.check(body.subscription.endpoint);
+    // Stored in canonical form, so a variant of a known endpoint (FCM.googleapis.com, a trailing dot, :443) is that subscription.
+    const endpoint = d.policy.check(body.subscription.endpoint).href;
     const token = randomBytes(32).toString('base64url');
     const { sub, created } = await d.subs.upsert({
       id: randomUUID(),
-      endpoint: body.subscription.endpoint,
+      endpoint,
       keys: body.subscription.keys,
       topics: [...new Set(body.topics)],
       maxUrgency: body.maxUrgency ?? 4,

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import webpush from 'web-push';
-import type { EndpointPolicy } from './endpoint.ts';
+import { BlockedAddressError, type EndpointPolicy } from './endpoint.ts';
 import type { PushKeys } from './types.ts';
 import type { Vapid } from './vapid.ts';
 
@@ -21,9 +21,11 @@ export interface SendHeaders {
   topic: string;
 }
 
+/**
+ * Push services are trusted through Node's default CA store; a private push service's CA is added the standard
+ * way, with NODE_EXTRA_CA_CERTS.
+ */
 export interface SenderOptions {
-  /** Extra trusted CA (tests: the local push service's self-signed certificate). */
-  ca?: string | Buffer;
   maxSocketsPerOrigin?: number;
   timeoutMs?: number;
 }
@@ -70,7 +72,7 @@ export class PushSender {
   private agent(origin: string): Agent {
     let a = this.agents.get(origin);
     if (!a) {
-      a = new Agent({ keepAlive: true, maxSockets: this.options.maxSocketsPerOrigin ?? 64, ...(this.options.ca ? { ca: this.options.ca } : {}) });
+      a = new Agent({ keepAlive: true, maxSockets: this.options.maxSocketsPerOrigin ?? 64 });
       this.agents.set(origin, a);
     }
     return a;
@@ -95,8 +97,7 @@ export class PushSender {
     try {
       resolved = await this.address(url.hostname);
     } catch (err) {
-      const blocked = /non-public address/.test((err as Error).message);
-      return { status: 0, error: (err as Error).message, blocked };
+      return { status: 0, error: (err as Error).message, blocked: err instanceof BlockedAddressError };
     }
     const { cipherText } = webpush.encrypt(keys.p256dh, keys.auth, payload, 'aes128gcm') as { cipherText: Buffer };
     // Connect to the address that was checked, whatever the name resolves to by now (DNS rebinding).

@@ -26,8 +26,7 @@ let push: PushService;
 beforeAll(async () => {
   push = await PushService.start();
   srv = await startServer(
-    { RATE_LIMIT_PUBLISH_PER_SECOND: '0', PUSH_ENDPOINT_HOSTS: push.host, TOPICS: 'world,sport' },
-    { push: { ca: push.ca, allowPrivateAddresses: true } },
+    { RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...push.serverEnv, TOPICS: 'world,sport' },
   );
   browser = await launchChromium();
 });

@@ -31,8 +31,7 @@ describe('POST /api/v1/ninjs (memory engine)', () => {
   beforeAll(async () => {
     pushService = await PushService.start();
     srv = await startServer(
-      { NINJS_HMAC_SECRET: SECRET, RATE_LIMIT_PUBLISH_PER_SECOND: '0', PUSH_ENDPOINT_HOSTS: pushService.host },
-      { push: { ca: pushService.ca, allowPrivateAddresses: true } },
+      { NINJS_HMAC_SECRET: SECRET, RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...pushService.serverEnv },
     );
   });
   afterAll(async () => {

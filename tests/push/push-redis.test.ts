@@ -18,8 +18,7 @@ afterAll(async () => {
 
 const node = () =>
   startServer(
-    { REDIS_URL: redis.url, PUSH_ENDPOINT_HOSTS: push.host, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0' },
-    { push: { ca: push.ca, allowPrivateAddresses: true, lockMs: 1_500 } },
+    { REDIS_URL: redis.url, ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_JOB_LOCK_MS: '1500' },
   );
 
 async function subscribeMany(s: TestServer, n: number, topic: string) {

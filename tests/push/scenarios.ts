@@ -15,8 +15,7 @@ export function describePushScenarios(engine: 'memory' | 'redis'): void {
     push = await PushService.start();
     if (engine === 'redis') redis = await TestRedis.start();
     srv = await startServer(
-      { PUSH_ENDPOINT_HOSTS: push.host, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_TTL_SECONDS: '60', ...(redis ? { REDIS_URL: redis.url } : {}) },
-      { push: { ca: push.ca, allowPrivateAddresses: true } },
+      { ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_TTL_SECONDS: '60', ...(redis ? { REDIS_URL: redis.url } : {}) },
     );
   });
   afterAll(async () => {
@@ -216,7 +215,7 @@ export function describePushScenarios(engine: 'memory' | 'redis'): void {
 
   describe('subscription rate limit', () => {
     it('answers 429 past RATE_LIMIT_SUBSCRIBE_PER_MINUTE per client address', async () => {
-      const s = await startServer({ PUSH_ENDPOINT_HOSTS: push.host, RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '2' }, { push: { ca: push.ca, allowPrivateAddresses: true } });
+      const s = await startServer({ ...push.serverEnv, RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '2' });
       try {
         const statuses = [];
         for (let i = 0; i < 3; i++) statuses.push((await api(s.url, 'POST', '/api/v1/push/subscriptions', { subscription: push.subscriber().subscription, topics: ['x'] })).status);

@@ -1,11 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { createECDH, createPublicKey, randomBytes, verify, type ECDH } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 // http_ece is the reference implementation of RFC 8188 that web-push itself uses.
 import ece from 'http_ece';
+import { readPushTls } from './push-tls.ts';
 
 export interface ReceivedPush {
   subscriber: string;
@@ -17,6 +14,8 @@ export interface ReceivedPush {
 export interface Answer {
   status: number;
   retryAfter?: string;
+  /** A Location header (a redirect the sender must not follow). */
+  location?: string;
   delayMs?: number;
 }
 
@@ -29,7 +28,14 @@ interface Subscriber {
  * A local HTTPS push service that behaves like FCM or Mozilla's autopush for the tests: it checks the VAPID JWT
  * (ES256 against the `k=` key, `aud` = its own origin, `exp` within 24 h, `sub` set), decrypts the aes128gcm
  * body with the subscriber's private key and auth secret, records what arrived, and answers 201 unless told
- * otherwise (404, 410, 413, 429 with Retry-After, 500, or slowly).
+ * otherwise (404, 410, 413, 429 with Retry-After, 500, a redirect, or slowly).
+ *
+ * It serves https://localhost:<port> with a certificate from a CA made once per test run; the server under test
+ * trusts it as an operator trusts a private push service, through NODE_EXTRA_CA_CERTS, with no option in the
+ * server. Node reads that variable only at process start, and vitest runs each test file in a forked worker, so
+ * tests/support/global-setup.ts (vitest `globalSetup`, in the main process, before any fork) makes the CA and
+ * exports the variable, and every worker inherits it (see push-tls.ts). The service listens on 127.0.0.1, so the
+ * server under test must also run with PUSH_ALLOW_PRIVATE_NETWORKS=true and PUSH_ENDPOINT_HOSTS=`host`.
  */
 export class PushService {
   readonly received: ReceivedPush[] = [];
@@ -46,32 +52,24 @@ export class PushService {
   private constructor(
     private readonly server: Server,
     readonly port: number,
-    readonly ca: Buffer,
-    private readonly dir: string,
   ) {}
 
   static async start(): Promise<PushService> {
-    const dir = mkdtempSync(join(tmpdir(), 'push-service-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
-    const cert = readFileSync(join(dir, 'cert.pem'));
+    const { cert, key } = readPushTls();
     let self: PushService | null = null;
-    const server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert, keepAlive: true }, (req, res) => {
+    const server = createServer({ key, cert, keepAlive: true }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const answer = self!.handle(req.url ?? '', req.headers, Buffer.concat(chunks));
         setTimeout(() => {
-          res.writeHead(answer.status, answer.retryAfter ? { 'Retry-After': answer.retryAfter } : {});
+          res.writeHead(answer.status, { ...(answer.retryAfter ? { 'Retry-After': answer.retryAfter } : {}), ...(answer.location ? { Location: answer.location } : {}) });
           res.end();
         }, answer.delayMs ?? self!.delayMs);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    self = new PushService(server, (server.address() as { port: number }).port, cert, dir);
+    self = new PushService(server, (server.address() as { port: number }).port);
     return self;
   }
 
@@ -82,6 +80,11 @@ export class PushService {
   /** PUSH_ENDPOINT_HOSTS entry for this service. */
   get host(): string {
     return `localhost:${this.port}`;
+  }
+
+  /** The settings an operator gives a server to use this service: its host, on a private (loopback) address. */
+  get serverEnv(): { PUSH_ENDPOINT_HOSTS: string; PUSH_ALLOW_PRIVATE_NETWORKS: 'true' } {
+    return { PUSH_ENDPOINT_HOSTS: this.host, PUSH_ALLOW_PRIVATE_NETWORKS: 'true' };
   }
 
   /** A browser's PushSubscription for a new subscriber whose private key this service holds. */
@@ -152,6 +155,5 @@ export class PushService {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
