@@ -268,25 +268,34 @@ export class RedisStore implements Store {
 
   /**
    * One blocking reader per store: starts at the newest id when first asked, then follows the stream in order.
-   * On errors it waits and resumes from the last id it delivered, so an outage loses nothing that was stored.
+   * On errors it waits (backing off up to 2 s) and resumes from the last id it delivered, so an outage loses nothing
+   * that was stored. An outage is logged once when it starts (with the error) and once when the tail reads again.
    */
   private async runTail(): Promise<void> {
     this.tailRunning = true;
     const conn = this.tailConn;
+    const logger = this.factory.logger;
     let last: EventId | null = null;
     let delay = 100;
+    let outage: { since: number; failures: number } | null = null;
+    const reading = () => {
+      if (outage) logger.info({ after: last, failedAttempts: outage.failures, downMs: Date.now() - outage.since }, 'history tail reading again');
+      outage = null;
+      delay = 100;
+    };
     while (this.tailRunning && !this.closed) {
       try {
         if (last === null) {
           const start = await this.lastGenerated();
           last = start ?? '0-0';
+          reading();
           this.tailStart = start;
           for (const f of this.startListeners.splice(0)) f(start);
         }
         const res = (await conn.xread('COUNT', TAIL_BATCH, 'BLOCK', TAIL_BLOCK_MS, 'STREAMS', this.k('events'), last)) as
           | Array<[string, Array<[string, string[]]>]>
           | null;
-        delay = 100;
+        reading();
         for (const [, entries] of res ?? []) {
           for (const entry of entries) {
             const e = toEvent(entry);
@@ -294,8 +303,13 @@ export class RedisStore implements Store {
             for (const h of this.tailHandlers) h(e);
           }
         }
-      } catch {
+      } catch (err) {
         if (!this.tailRunning || this.closed) break;
+        if (outage) outage.failures += 1;
+        else {
+          outage = { since: Date.now(), failures: 1 };
+          logger.warn({ err, after: last }, 'history tail cannot read; retrying until Redis answers');
+        }
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, 2_000);
       }
