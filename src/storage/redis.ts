@@ -279,7 +279,7 @@ export class RedisStore implements Store {
     let delay = 100;
     let outage: { since: number; failures: number } | null = null;
     const reading = () => {
-      if (outage) logger.info({ after: last, failedAttempts: outage.failures, downMs: Date.now() - outage.since }, 'history tail reading again');
+      if (outage) logger.info({ after: last, failedAttempts: outage.failures, downMs: this.now() - outage.since }, 'history tail reading again');
       outage = null;
       delay = 100;
     };
@@ -307,7 +307,7 @@ export class RedisStore implements Store {
         if (!this.tailRunning || this.closed) break;
         if (outage) outage.failures += 1;
         else {
-          outage = { since: Date.now(), failures: 1 };
+          outage = { since: this.now(), failures: 1 };
           logger.warn({ err, after: last }, 'history tail cannot read; retrying until Redis answers');
         }
         await new Promise((r) => setTimeout(r, delay).unref());
