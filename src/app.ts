@@ -14,9 +14,9 @@ import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { opsRoutes } from './http/ops.ts';
 import { makeLimiter, rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
-import { EmbargoScheduler } from './ninjs/embargo.ts';
 import { articleIdFor } from './ninjs/ids.ts';
 import { ninjsRouter } from './ninjs/router.ts';
+import { EmbargoScheduler } from './news/embargo.ts';
 import { NewsService } from './news/service.ts';
 import { createPush } from './push/module.ts';
 import type { Resolver } from './push/endpoint.ts';
@@ -81,16 +81,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   closers.push(['store', () => store.close()]);
 
-  const news = new NewsService({ store });
+  const clock = options.clock ?? systemClock;
+  const now = () => new Date(clock());
+  const news = new NewsService({ store, now });
   news.onCommitted((e) => {
     metrics.eventsPublished.inc({ type: e.type });
   });
 
-  const clock = options.clock ?? systemClock;
   const push = await createPush({ config, store, news, redis, logger, metrics, clock, resolver: options.resolver });
   closers.push(['web push', (force) => push.close(force)]);
 
-  const embargoes = new EmbargoScheduler(store, news, logger, undefined, clock);
+  const embargoes = new EmbargoScheduler(news, logger, now);
   embargoes.start();
   closers.push(['embargo scheduler', () => embargoes.close()]);
 
@@ -155,7 +156,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const resolveId = async (id: string) => articleIdFor(id);
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
-  http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit }));
+  http.use('/api/v1/ninjs', ninjsRouter({ config, news, logger, publishLimit, now }));
   http.use('/api/v1', readingRoutes(store, config.topics));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.

@@ -1,12 +1,11 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
-import { ApiError, validationError } from '../domain/errors.ts';
+import { ApiError, errorBody, toApiError, validationError } from '../domain/errors.ts';
 import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domain/event.ts';
 import { audienceOf, matchesAny, MAX_TOPICS_PER_CONNECTION, topicSchema, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { toApiError } from '../http/errors.ts';
 import type { LiveFeed } from './feed.ts';
 
 const subscribeSchema = z.strictObject({
@@ -26,8 +25,7 @@ interface ClientState {
 const room = (t: Topic) => `t:${t}`;
 
 function failure(err: unknown) {
-  const e = toApiError(err);
-  return { ok: false, error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } };
+  return { ok: false, ...errorBody(toApiError(err)) };
 }
 
 /**
@@ -62,7 +60,7 @@ export class SocketIoChannel {
       const r = subscribeSchema.safeParse({ topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) });
       if (r.success) return next();
       const e = validationError(r.error.issues, 'auth');
-      next(Object.assign(new Error(e.message), { data: { code: e.code, message: e.message, details: e.details } }));
+      next(Object.assign(new Error(e.message), { data: errorBody(e).error }));
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
     this.removeSink = feed.add((e) => this.deliver(e));

@@ -1,6 +1,7 @@
 /**
- * The one catalogue of errors the API can answer with: a stable code, its HTTP status and a default message.
- * Anything thrown that is not an ApiError becomes `internal_error` at the edge (see http/errors.ts).
+ * The one catalogue of errors the API can answer with: a stable code, its HTTP status and a default message, and
+ * the one envelope every channel answers errors with (HTTP bodies, Socket.IO acks and connect errors). Anything
+ * thrown that is neither an ApiError nor a StoreUnavailableError becomes `internal_error` (toApiError).
  */
 export const ERRORS = {
   validation_failed: { status: 400, message: 'The request is not valid.' },
@@ -43,8 +44,26 @@ export class ApiError extends Error {
   }
 }
 
-/** The JSON envelope every error answer has. */
-export function errorBody(err: ApiError): { error: Record<string, unknown> } {
+/** The backing service (Redis) cannot serve right now: answered as 503 `unavailable`, never a silent loss. */
+export class StoreUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super(`storage unavailable${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Turns anything thrown into the ApiError it is answered with. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreUnavailableError) return new ApiError('unavailable', 'Storage is unavailable; retry later.', undefined, undefined, { 'Retry-After': '1' });
+  return new ApiError('internal_error');
+}
+
+/** What an error answer carries: `{ code, message, details?, ...extra }` (the inside of the envelope). */
+export type ErrorPayload = { code: ErrorCode; message: string; details?: ErrorDetail[] } & Record<string, unknown>;
+
+/** The JSON envelope every error answer has: `{ "error": { "code", "message", "details"? } }`. */
+export function errorBody(err: ApiError): { error: ErrorPayload } {
   return {
     error: {
       code: err.code,

@@ -28,10 +28,6 @@ export const EVENT_ID_RE = /^\d{1,16}-\d{1,16}$/;
 /** A cursor as clients send it (Socket.IO `since`, SSE `since`/Last-Event-ID, the events API). */
 export const cursorSchema = z.string().regex(EVENT_ID_RE, 'an event id such as "1707404640000-0"');
 
-export function isEventId(value: unknown): value is EventId {
-  return typeof value === 'string' && EVENT_ID_RE.test(value);
-}
-
 function parts(id: EventId): [bigint, bigint] {
   const dash = id.indexOf('-');
   return [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];

@@ -10,10 +10,6 @@ export const topicSchema = z
   .string()
   .regex(TOPIC_RE, 'a topic is 1 to 4 lowercase slugs separated by "/", each [a-z0-9][a-z0-9-]{0,62}');
 
-export function isTopic(value: unknown): value is Topic {
-  return typeof value === 'string' && TOPIC_RE.test(value);
-}
-
 /** `world/middle-east/iraq` -> [`world`, `world/middle-east`, `world/middle-east/iraq`]. */
 export function ancestorsAndSelf(topic: Topic): Topic[] {
   const parts = topic.split('/');

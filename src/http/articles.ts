@@ -23,7 +23,7 @@ export interface ArticleRoutesDeps {
   news: NewsService;
   publisherKeys: readonly PublisherKey[];
   publishLimit: RequestHandler;
-  /** Maps an id as given (possibly a ninjs guid alias) to the article id; identity when absent. */
+  /** Maps an id as given (possibly a ninjs guid or uri) to the article id; identity when absent. */
   resolveId?: (id: string) => Promise<string>;
 }
 

@@ -1,24 +1,20 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { ApiError, errorBody } from '../domain/errors.ts';
+import { ApiError, errorBody, toApiError } from '../domain/errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError } from '../storage/store.ts';
 
-/** Turns anything thrown into an ApiError: the one place errors are mapped. */
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof StoreUnavailableError) return new ApiError('unavailable', 'Storage is unavailable; retry later.', undefined, undefined, { 'Retry-After': '1' });
-  const e = err as { type?: string; status?: number; statusCode?: number };
-  // body-parser's errors
+/** body-parser's own errors, which only HTTP meets; everything else is mapped by the domain's toApiError. */
+function bodyParserError(err: unknown): ApiError | null {
+  const e = err as { type?: string } | null;
   if (e?.type === 'entity.too.large') return new ApiError('payload_too_large');
   if (e?.type === 'entity.parse.failed') return new ApiError('invalid_json', `The body is not valid JSON: ${(err as Error).message}`);
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new ApiError('unsupported_media_type', (err as Error).message);
-  return new ApiError('internal_error');
+  return null;
 }
 
 export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const api = toApiError(err);
+    const api = bodyParserError(err) ?? toApiError(err);
     if (api.status >= 500) logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
     else logger.debug({ code: api.code, method: req.method, url: req.originalUrl }, api.message);
     metrics.writesRejected.inc({ code: api.code });

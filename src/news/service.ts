@@ -11,8 +11,10 @@ import {
 } from '../domain/article.ts';
 import { ApiError, parseOrThrow } from '../domain/errors.ts';
 import type { EventType, NewsEvent } from '../domain/event.ts';
+import { sameHeld, type HeldVersion } from '../domain/held.ts';
 import type { Topic } from '../domain/topic.ts';
 import type { Store } from '../storage/store.ts';
+import { heldAfter, holdAnswer, mustHold, retractedError, type ArticleState, type HoldResult } from './holds.ts';
 
 /** What every write answers: the event it caused (null when nothing was fanned out) and the stored article. */
 export interface WriteResult {
@@ -23,8 +25,16 @@ export interface WriteResult {
 
 export interface PublishOptions {
   /** Id of an article this one replaces (ninjs `evolvedfrom`): the old one leaves the listings. */
-  supersedes?: string;
+  supersedes?: string | null;
 }
+
+export interface HoldOptions extends PublishOptions {
+  /** When to publish it; null: only when a usable version replaces it (ninjs `withheld`). */
+  releaseAt: Date | null;
+}
+
+/** What releasing a held version did: published it, dropped it (it could no longer be published), or nothing. */
+export type ReleaseResult = { released: WriteResult } | { dropped: string } | null;
 
 export interface NewsServiceDeps {
   store: Store;
@@ -35,10 +45,20 @@ export interface NewsServiceDeps {
 
 const MAX_CAS_ATTEMPTS = 8;
 
+/** What a write decided on the state it read; `cas` makes it happen only if that state is still the stored one. */
+type Step<R> =
+  /** Nothing to write. */
+  | { answer: R }
+  /** Only the held version changes. */
+  | { hold: HeldVersion | null; answer: R }
+  /** A new current version, with its event; the held version follows (heldAfter). */
+  | { next: Article; type: EventType; status: 200 | 201; listed: boolean };
+
 /**
  * The one path every change to an article takes: validate, build the new version, store it with its event
- * (compare-and-set, so concurrent writers on several nodes cannot both win), then hand the event on. Delivery to
- * Socket.IO and SSE clients follows the store's tail, so it is the same for events written by any node.
+ * (compare-and-set on the article and its held version, so concurrent writers on several nodes cannot both win),
+ * then hand the event on. Holds and embargo releases take the same path. Delivery to Socket.IO and SSE clients
+ * follows the store's tail, so it is the same for events written by any node.
  */
 export class NewsService {
   private readonly store: Store;
@@ -66,42 +86,20 @@ export class NewsService {
     return this.store.listArticles(query);
   }
 
-  /** Upsert by id (POST /api/v1/articles): the body is validated here. */
+  /** Upsert by id (POST /api/v1/articles): the body is validated here. A held older version is dropped with it. */
   async publish(body: unknown, options: PublishOptions = {}): Promise<WriteResult> {
     const input: ArticleInput = parseOrThrow(articleInputSchema, body);
-    return this.casLoop(input.id, async (existing) => {
-      if (existing?.status === 'retracted') {
-        throw new ApiError('retracted', `Article ${input.id} has been retracted.`, undefined, { currentVersion: existing.version });
-      }
-      const next = buildArticle(input, existing, this.now());
-      if (options.supersedes && options.supersedes !== next.id) next.supersedes = options.supersedes;
-      if (existing) {
-        if (next.version === existing.version && sameContent(next, existing)) {
-          return { done: { status: 200, event: null, article: existing } };
-        }
-        if (next.version <= existing.version) {
-          throw new ApiError(
-            'stale_version',
-            `Article ${input.id} is at version ${existing.version}; send version ${existing.version + 1} or higher.`,
-            undefined,
-            { currentVersion: existing.version },
-          );
-        }
-      }
-      const type: EventType = existing ? 'article.updated' : 'article.published';
-      return { next, type, status: existing ? 200 : 201, listed: !existing?.supersededBy };
-    }).then(async (result) => {
-      if (options.supersedes && result.event) await this.markSuperseded(options.supersedes, result.article.id);
-      return result;
-    });
+    const result = await this.cas(input.id, ({ article }) => this.decidePublish(input, article, options.supersedes ?? null));
+    await this.afterPublish(result, options.supersedes ?? null);
+    return result;
   }
 
   /** Partial change (PATCH): the server bumps the version. */
   async patch(id: string, body: unknown): Promise<WriteResult> {
     const patch = parseOrThrow(articlePatchSchema, body);
-    return this.casLoop(id, async (existing) => {
+    return this.cas(id, ({ article: existing }) => {
       if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
-      if (existing.status === 'retracted') throw new ApiError('retracted', `Article ${id} has been retracted.`, undefined, { currentVersion: existing.version });
+      if (existing.status === 'retracted') throw retractedError(existing);
       if (patch.ifVersion !== undefined && patch.ifVersion !== existing.version) {
         throw new ApiError('stale_version', `Article ${id} is at version ${existing.version}, not ${patch.ifVersion}.`, undefined, { currentVersion: existing.version });
       }
@@ -109,14 +107,100 @@ export class NewsService {
     });
   }
 
-  /** Retraction (DELETE): the body goes, the article stays as `retracted`; repeating it changes nothing. */
+  /**
+   * Retraction (DELETE, ninjs `canceled`): the body goes, the article stays as `retracted`, and a held version
+   * goes too; repeating it changes nothing. An article that was only ever held is dropped and answered 404.
+   */
   async retract(id: string, body: unknown): Promise<WriteResult> {
     const { reason } = parseOrThrow(retractionSchema, body ?? {});
-    return this.casLoop(id, async (existing) => {
-      if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
-      if (existing.status === 'retracted') return { done: { status: 200, event: null, article: existing } };
+    const result = await this.cas<WriteResult | null>(id, ({ article: existing, held }) => {
+      if (!existing) {
+        if (held) return { hold: null, answer: null };
+        throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
+      }
+      if (existing.status === 'retracted') return { answer: { status: 200, event: null, article: existing } };
       return { next: retract(existing, reason ?? null, this.now()), type: 'article.retracted', status: 200, listed: false };
     });
+    if (!result) throw new ApiError('not_found', `No published article with id ${JSON.stringify(id)}; its held version was dropped.`);
+    return result;
+  }
+
+  /**
+   * Keeps a version back until `releaseAt` (an embargo) or until a usable version replaces it (withheld). It is
+   * validated and checked against what is published now, so a version that could never go out is refused now.
+   */
+  async hold(body: unknown, options: HoldOptions): Promise<HoldResult> {
+    const input = parseOrThrow(articleInputSchema, body);
+    const candidate: HeldVersion = {
+      id: input.id,
+      releaseAt: options.releaseAt ? options.releaseAt.toISOString() : null,
+      input,
+      supersedes: options.supersedes ?? null,
+    };
+    const answer = await this.cas<HoldResult>(input.id, (state) => {
+      const answer = holdAnswer(candidate, state.article);
+      return mustHold(candidate, state) ? { hold: candidate, answer } : { answer };
+    });
+    return answer as HoldResult;
+  }
+
+  /** Held versions due at `now`, earliest first (the embargo scheduler releases them one by one). */
+  dueHeld(now: Date, limit: number): Promise<HeldVersion[]> {
+    return this.store.dueHeld(now, limit);
+  }
+
+  /**
+   * Publishes `item`, a held version read earlier, if it is still the one held: publishing it and removing it are
+   * one compare-and-set, so when nodes race to release it only one publishes, and a held version replaced since
+   * it was read is never published in its old form. One that can no longer be published (a newer version or a
+   * retraction came first) is dropped.
+   */
+  async release(item: HeldVersion): Promise<ReleaseResult> {
+    const result = await this.cas<ReleaseResult>(item.id, ({ article, held }) => {
+      if (!sameHeld(held, item)) return { answer: null }; // released by another node, replaced, or dropped
+      try {
+        const step = this.decidePublish(item.input, article, item.supersedes);
+        return 'next' in step ? step : { hold: null, answer: { dropped: 'already_published' } };
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409) return { hold: null, answer: { dropped: err.code } };
+        throw err;
+      }
+    });
+    if (result && 'status' in result) {
+      await this.afterPublish(result, item.supersedes);
+      return { released: result };
+    }
+    return result;
+  }
+
+  /** The rules of an upsert: a new id publishes, a higher version updates, a repeat of the current one is a no-op. */
+  private decidePublish(input: ArticleInput, existing: Article | null, supersedes: string | null): Step<WriteResult> {
+    if (existing?.status === 'retracted') throw retractedError(existing);
+    const now = this.now();
+    const build = (version: number | undefined) => {
+      const a = buildArticle({ ...input, version }, existing, now);
+      if (supersedes && supersedes !== a.id) a.supersedes = supersedes;
+      return a;
+    };
+    const next = build(input.version);
+    if (existing) {
+      // A retry without a version is compared with the current version as if it had named it.
+      const retry = input.version === undefined ? build(existing.version) : next;
+      if (sameContent(retry, existing)) return { answer: { status: 200, event: null, article: existing } };
+      if (next.version <= existing.version) {
+        throw new ApiError(
+          'stale_version',
+          `Article ${input.id} is at version ${existing.version}; send version ${existing.version + 1} or higher.`,
+          undefined,
+          { currentVersion: existing.version },
+        );
+      }
+    }
+    return { next, type: existing ? 'article.updated' : 'article.published', status: existing ? 200 : 201, listed: !existing?.supersededBy };
+  }
+
+  private async afterPublish(result: WriteResult, supersedes: string | null): Promise<void> {
+    if (supersedes && result.event) await this.markSuperseded(supersedes, result.article.id);
   }
 
   /** Marks `oldId` as replaced by `newId`; it leaves the listings. No event: the new article's event says it. */
@@ -129,27 +213,33 @@ export class NewsService {
     }
   }
 
-  private async casLoop(
-    id: string,
-    decide: (existing: Article | null) => Promise<
-      | { done: WriteResult }
-      | { next: Article; type: EventType; status: 200 | 201; listed: boolean }
-    >,
-  ): Promise<WriteResult> {
+  private async read(id: string): Promise<ArticleState> {
+    const [article, held] = await Promise.all([this.store.getArticle(id), this.store.getHeld(id)]);
+    return { article, held };
+  }
+
+  /**
+   * Reads the article's state, lets `decide` choose, and writes the choice only if the state is still the one read
+   * (else decides again on what the other writer stored).
+   */
+  private async cas<R = WriteResult>(id: string, decide: (state: ArticleState) => Step<R>): Promise<R | WriteResult> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const existing = await this.store.getArticle(id);
-      const d = await decide(existing);
-      if ('done' in d) return d.done;
-      const at = this.now().toISOString();
-      const r = await this.store.commit({
-        expected: existing,
-        article: d.next,
-        event: { type: d.type, at, topics: d.next.topics, article: d.next },
-        listed: d.listed,
-      });
-      if (!r.ok) continue; // another writer got in first: decide again on what it wrote
-      if (r.event) await this.runHooks(r.event);
-      return { status: d.status, event: r.event, article: d.next };
+      const state = await this.read(id);
+      const step = decide(state);
+      if ('next' in step) {
+        const r = await this.store.commit({
+          expected: state.article,
+          article: step.next,
+          event: { type: step.type, at: this.now().toISOString(), topics: step.next.topics, article: step.next },
+          listed: step.listed,
+          held: { expected: state.held, next: heldAfter(state.held, step.next) },
+        });
+        if (!r.ok) continue;
+        if (r.event) await this.runHooks(r.event);
+        return { status: step.status, event: r.event, article: step.next };
+      }
+      if ('hold' in step && !(await this.store.commitHeld({ id, expected: state.article, held: { expected: state.held, next: step.hold } }))) continue;
+      return step.answer;
     }
     throw new ApiError('conflict', `Article ${id} is being changed concurrently; retry.`);
   }

@@ -1,7 +1,8 @@
 import type { Article } from '../domain/article.ts';
 import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain/event.ts';
+import { sameHeld, type HeldVersion } from '../domain/held.ts';
 import { audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
-import type { ArticleQuery, CommitRequest, CommitResult, HeldItem, HistoryPage, Retention, Store } from './store.ts';
+import type { ArticleQuery, CommitRequest, CommitResult, HeldChange, HeldCommitRequest, HistoryPage, Retention, Store } from './store.ts';
 
 interface StoredArticle {
   article: Article;
@@ -22,7 +23,7 @@ export class MemoryStore implements Store {
   private maxDeletedId: EventId;
   private readonly handlers = new Set<(e: NewsEvent) => void>();
   private readonly values = new Map<string, string>();
-  private readonly held = new Map<string, HeldItem>();
+  private readonly held = new Map<string, HeldVersion>();
   private closed = false;
 
   constructor(
@@ -39,8 +40,8 @@ export class MemoryStore implements Store {
 
   async commit(req: CommitRequest): Promise<CommitResult> {
     this.assertOpen();
-    const current = this.live(req.article.id)?.article ?? null;
-    if (JSON.stringify(current) !== JSON.stringify(req.expected)) return { ok: false };
+    if (!this.matches(req.article.id, req.expected, req.held)) return { ok: false };
+    if (req.held) this.setHeld(req.article.id, req.held.next);
     this.articles.set(req.article.id, {
       article: structuredClone(req.article),
       listed: req.listed,
@@ -94,10 +95,6 @@ export class MemoryStore implements Store {
     return { events: structuredClone(out), head: this.lastId, resync: false };
   }
 
-  async lastEventId(): Promise<EventId | null> {
-    return this.lastId;
-  }
-
   tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void {
     this.handlers.add(handler);
     onStart?.(this.lastId);
@@ -109,20 +106,12 @@ export class MemoryStore implements Store {
     return this.values.get(key)!;
   }
 
-  async getValue(key: string): Promise<string | null> {
-    return this.values.get(key) ?? null;
-  }
-
-  async hold(item: HeldItem): Promise<void> {
-    this.held.set(item.id, structuredClone(item));
-  }
-
-  async getHeld(id: string): Promise<HeldItem | null> {
+  async getHeld(id: string): Promise<HeldVersion | null> {
     const h = this.held.get(id);
     return h ? structuredClone(h) : null;
   }
 
-  async dueHeld(now: Date, limit: number): Promise<HeldItem[]> {
+  async dueHeld(now: Date, limit: number): Promise<HeldVersion[]> {
     return [...this.held.values()]
       .filter((h) => h.releaseAt !== null && Date.parse(h.releaseAt) <= now.getTime())
       .sort((a, b) => Date.parse(a.releaseAt!) - Date.parse(b.releaseAt!))
@@ -130,9 +119,23 @@ export class MemoryStore implements Store {
       .map((h) => structuredClone(h));
   }
 
-  async dropHeld(item: HeldItem): Promise<void> {
-    const h = this.held.get(item.id);
-    if (h && JSON.stringify(h) === JSON.stringify(item)) this.held.delete(item.id);
+  async commitHeld(req: HeldCommitRequest): Promise<boolean> {
+    this.assertOpen();
+    if (!this.matches(req.id, req.expected, req.held)) return false;
+    this.setHeld(req.id, req.held.next);
+    return true;
+  }
+
+  /** The compare of compare-and-set: the article (and, when given, its held version) are still what was read. */
+  private matches(id: string, expected: Article | null, held: HeldChange | undefined): boolean {
+    const current = this.live(id)?.article ?? null;
+    if (JSON.stringify(current) !== JSON.stringify(expected)) return false;
+    return !held || sameHeld(this.held.get(id) ?? null, held.expected);
+  }
+
+  private setHeld(id: string, next: HeldVersion | null): void {
+    if (next) this.held.set(id, structuredClone(next));
+    else this.held.delete(id);
   }
 
   async ping(): Promise<void> {

@@ -20,7 +20,8 @@ export class RedisFactory {
   private readonly sharedClients = new Map<RedisRole, Redis>();
   constructor(
     readonly url: string,
-    private readonly logger: Logger,
+    /** Where connection trouble is logged (also by the parts that use these connections). */
+    readonly logger: Logger,
     readonly keys = new RedisKeys(),
   ) {}
 

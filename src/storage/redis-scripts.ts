@@ -33,22 +33,46 @@ return 1
 `;
 
 /**
- * Compare-and-set of an article with its event.
- * KEYS: article, events stream, known-topics set, all-articles index, trim mark.
+ * An article's held version: a JSON string in one hash, and its release time in a sorted set (absent: withheld).
+ * Expects: held hash, due set, article id, held JSON ('' = none), release time in ms ('' = none).
+ */
+const HELD_FN = `
+local function held_is(hash, id, json)
+  return (redis.call('HGET', hash, id) or '') == json
+end
+local function set_held(hash, due, id, json, at)
+  if json == '' then
+    redis.call('HDEL', hash, id)
+    redis.call('ZREM', due, id)
+    return
+  end
+  redis.call('HSET', hash, id, json)
+  if at == '' then redis.call('ZREM', due, id) else redis.call('ZADD', due, at, id) end
+end
+`;
+
+/**
+ * Compare-and-set of an article with its event and, when asked, its held version.
+ * KEYS: article, events stream, known-topics set, all-articles index, trim mark, held hash, held due set.
  * ARGV: expected JSON ('' = absent), new JSON, ttl ms, event JSON ('' = none), max events, min id, listed ('1'/'0'),
- *       score, article id, index key prefix, n, n old index topics, m, m new index topics.
+ *       score, article id, index key prefix, held ('1' = compare-and-set it, '' = leave it), expected held JSON,
+ *       new held JSON, new held release ms, n, n old index topics, m, m new index topics.
  * Returns false on a mismatch, else the new event id ('' when no event).
  */
-export const COMMIT = TRIM_FN + `
+export const COMMIT = TRIM_FN + HELD_FN + `
 local cur = redis.call('GET', KEYS[1])
 if (cur or '') ~= ARGV[1] then return false end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 local id = ARGV[9]
+if ARGV[11] == '1' then
+  if not held_is(KEYS[6], id, ARGV[12]) then return false end
+  set_held(KEYS[6], KEYS[7], id, ARGV[13], ARGV[14])
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 local prefix = ARGV[10]
-local n = tonumber(ARGV[11])
-for i = 1, n do redis.call('ZREM', prefix .. ARGV[11 + i], id) end
+local n = tonumber(ARGV[15])
+for i = 1, n do redis.call('ZREM', prefix .. ARGV[15 + i], id) end
 redis.call('ZREM', KEYS[4], id)
-local at = 12 + n
+local at = 16 + n
 local m = tonumber(ARGV[at])
 if ARGV[7] == '1' then
   for i = 1, m do
@@ -64,11 +88,14 @@ trim(KEYS[2], KEYS[5], ARGV[5], ARGV[6])
 return eid
 `;
 
-/** Removes a held item only if it is still exactly the one given. KEYS: held hash, due zset. ARGV: id, JSON. */
-export const DROP_HELD = `
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-end
+/**
+ * Compare-and-set of an article's held version alone (the article must still be as read, and is left as it is).
+ * KEYS: article, held hash, held due set. ARGV: expected article JSON ('' = absent), article id, expected held JSON,
+ * new held JSON ('' = none), new held release ms ('' = none). Returns 1 when written, 0 on a mismatch.
+ */
+export const COMMIT_HELD = HELD_FN + `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+if not held_is(KEYS[2], ARGV[2], ARGV[3]) then return 0 end
+set_held(KEYS[2], KEYS[3], ARGV[2], ARGV[4], ARGV[5])
 return 1
 `;

@@ -2,15 +2,17 @@ import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
 import type { Article } from '../domain/article.ts';
 import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain/event.ts';
+import type { HeldVersion } from '../domain/held.ts';
 import { audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
 import type { RedisFactory } from './redis-connection.ts';
-import { COMMIT, DROP_HELD, TRIM } from './redis-scripts.ts';
+import { COMMIT, COMMIT_HELD, TRIM } from './redis-scripts.ts';
 import {
   StoreUnavailableError,
   type ArticleQuery,
   type CommitRequest,
   type CommitResult,
-  type HeldItem,
+  type HeldChange,
+  type HeldCommitRequest,
   type HistoryPage,
   type Retention,
   type Store,
@@ -18,7 +20,7 @@ import {
 
 type Commander = Redis & {
   newsCommit(...args: Array<string | number>): Promise<string | null>;
-  newsDropHeld(...args: Array<string | number>): Promise<number>;
+  newsCommitHeld(...args: Array<string | number>): Promise<number>;
   newsTrim(...args: Array<string | number>): Promise<number>;
 };
 
@@ -31,6 +33,13 @@ function infoMap(reply: unknown[]): Map<string, unknown> {
   const m = new Map<string, unknown>();
   for (let i = 0; i + 1 < reply.length; i += 2) m.set(String(reply[i]), reply[i + 1]);
   return m;
+}
+
+/** The held-version arguments of the commit scripts: flag, expected JSON, new JSON, new release time in ms. */
+function heldArgs(change: HeldChange | undefined): [string, string, string, string] {
+  if (!change) return ['', '', '', ''];
+  const { expected, next } = change;
+  return ['1', expected ? JSON.stringify(expected) : '', next ? JSON.stringify(next) : '', next?.releaseAt ? String(Date.parse(next.releaseAt)) : ''];
 }
 
 function toEvent([id, fields]: [string, string[]]): NewsEvent {
@@ -61,9 +70,9 @@ export class RedisStore implements Store {
     private readonly now: () => number,
   ) {
     this.redis = factory.shared('commands') as Commander;
-    this.redis.defineCommand('newsCommit', { numberOfKeys: 5, lua: COMMIT });
+    this.redis.defineCommand('newsCommit', { numberOfKeys: 7, lua: COMMIT });
     this.redis.defineCommand('newsTrim', { numberOfKeys: 2, lua: TRIM });
-    this.redis.defineCommand('newsDropHeld', { numberOfKeys: 2, lua: DROP_HELD });
+    this.redis.defineCommand('newsCommitHeld', { numberOfKeys: 3, lua: COMMIT_HELD });
     this.k = (...parts) => factory.keys.key(...parts);
     // Queues its XREAD until connected (unlike the command connection), and never gives up on one.
     this.tailConn = factory.create('tail', { enableOfflineQueue: true, maxRetriesPerRequest: null });
@@ -105,6 +114,8 @@ export class RedisStore implements Store {
         this.k('topics'),
         this.k('idx-all'),
         this.k('events-trimmed'),
+        this.k('held'),
+        this.k('held-due'),
         req.expected ? JSON.stringify(req.expected) : '',
         JSON.stringify(req.article),
         this.retention.articleTtlSeconds * 1000,
@@ -115,6 +126,7 @@ export class RedisStore implements Store {
         Date.parse(req.article.updatedAt),
         req.article.id,
         this.k('idx', ''),
+        ...heldArgs(req.held),
         oldTopics.length,
         ...oldTopics,
         newTopics.length,
@@ -230,10 +242,6 @@ export class RedisStore implements Store {
     }
   }
 
-  lastEventId(): Promise<EventId | null> {
-    return this.guard(async () => this.lastGenerated());
-  }
-
   private async lastGenerated(): Promise<EventId | null> {
     try {
       const state = infoMap((await this.redis.xinfo('STREAM', this.k('events'))) as unknown[]);
@@ -260,25 +268,34 @@ export class RedisStore implements Store {
 
   /**
    * One blocking reader per store: starts at the newest id when first asked, then follows the stream in order.
-   * On errors it waits and resumes from the last id it delivered, so an outage loses nothing that was stored.
+   * On errors it waits (backing off up to 2 s) and resumes from the last id it delivered, so an outage loses nothing
+   * that was stored. An outage is logged once when it starts (with the error) and once when the tail reads again.
    */
   private async runTail(): Promise<void> {
     this.tailRunning = true;
     const conn = this.tailConn;
+    const logger = this.factory.logger;
     let last: EventId | null = null;
     let delay = 100;
+    let outage: { since: number; failures: number } | null = null;
+    const reading = () => {
+      if (outage) logger.info({ after: last, failedAttempts: outage.failures, downMs: this.now() - outage.since }, 'history tail reading again');
+      outage = null;
+      delay = 100;
+    };
     while (this.tailRunning && !this.closed) {
       try {
         if (last === null) {
           const start = await this.lastGenerated();
           last = start ?? '0-0';
+          reading();
           this.tailStart = start;
           for (const f of this.startListeners.splice(0)) f(start);
         }
         const res = (await conn.xread('COUNT', TAIL_BATCH, 'BLOCK', TAIL_BLOCK_MS, 'STREAMS', this.k('events'), last)) as
           | Array<[string, Array<[string, string[]]>]>
           | null;
-        delay = 100;
+        reading();
         for (const [, entries] of res ?? []) {
           for (const entry of entries) {
             const e = toEvent(entry);
@@ -286,8 +303,13 @@ export class RedisStore implements Store {
             for (const h of this.tailHandlers) h(e);
           }
         }
-      } catch {
+      } catch (err) {
         if (!this.tailRunning || this.closed) break;
+        if (outage) outage.failures += 1;
+        else {
+          outage = { since: this.now(), failures: 1 };
+          logger.warn({ err, after: last }, 'history tail cannot read; retrying until Redis answers');
+        }
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, 2_000);
       }
@@ -306,38 +328,36 @@ export class RedisStore implements Store {
     });
   }
 
-  getValue(key: string): Promise<string | null> {
-    return this.guard(() => this.redis.get(this.k('kv', key)));
-  }
-
-  hold(item: HeldItem): Promise<void> {
-    return this.guard(async () => {
-      const m = this.redis.multi().hset(this.k('held'), item.id, JSON.stringify(item));
-      if (item.releaseAt) m.zadd(this.k('held-due'), Date.parse(item.releaseAt), item.id);
-      else m.zrem(this.k('held-due'), item.id);
-      await m.exec();
-    });
-  }
-
-  getHeld(id: string): Promise<HeldItem | null> {
+  getHeld(id: string): Promise<HeldVersion | null> {
     return this.guard(async () => {
       const json = await this.redis.hget(this.k('held'), id);
-      return json ? (JSON.parse(json) as HeldItem) : null;
+      return json ? (JSON.parse(json) as HeldVersion) : null;
     });
   }
 
-  dueHeld(now: Date, limit: number): Promise<HeldItem[]> {
+  dueHeld(now: Date, limit: number): Promise<HeldVersion[]> {
     return this.guard(async () => {
       const ids = await this.redis.zrangebyscore(this.k('held-due'), '-inf', now.getTime(), 'LIMIT', 0, limit);
       if (ids.length === 0) return [];
       const docs = await this.redis.hmget(this.k('held'), ...ids);
-      return docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as HeldItem);
+      return docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as HeldVersion);
     });
   }
 
-  dropHeld(item: HeldItem): Promise<void> {
+  commitHeld(req: HeldCommitRequest): Promise<boolean> {
     return this.guard(async () => {
-      await this.redis.newsDropHeld(this.k('held'), this.k('held-due'), item.id, JSON.stringify(item));
+      const [, expectedHeld, nextHeld, releaseAt] = heldArgs(req.held);
+      const written = await this.redis.newsCommitHeld(
+        this.k('art', req.id),
+        this.k('held'),
+        this.k('held-due'),
+        req.expected ? JSON.stringify(req.expected) : '',
+        req.id,
+        expectedHeld!,
+        nextHeld!,
+        releaseAt!,
+      );
+      return written === 1;
     });
   }
 

@@ -1,5 +1,6 @@
 import type { Article } from '../domain/article.ts';
 import type { Cursor, EventDraft, EventId, NewsEvent } from '../domain/event.ts';
+import type { HeldVersion } from '../domain/held.ts';
 import type { Topic } from '../domain/topic.ts';
 
 /** A compare-and-set write of an article's new current version, with the event it causes. */
@@ -12,6 +13,22 @@ export interface CommitRequest {
   event: EventDraft | null;
   /** Whether the article shows in listings (false once retracted or superseded). */
   listed: boolean;
+  /** Also compare-and-set the article's held version; absent: the held version is neither checked nor changed. */
+  held?: HeldChange;
+}
+
+/** A held version as the caller read it, and what it becomes (null: none). */
+export interface HeldChange {
+  expected: HeldVersion | null;
+  next: HeldVersion | null;
+}
+
+/** A change to an article's held version alone: made only if the article and its held version are still as read. */
+export interface HeldCommitRequest {
+  id: string;
+  /** The article as the caller read it (null: none); it is not changed. */
+  expected: Article | null;
+  held: HeldChange;
 }
 
 export type CommitResult =
@@ -42,7 +59,7 @@ export interface Retention {
 
 /**
  * Where articles and the ordered event history live. Two engines implement it, memory (one node, nothing
- * survives a restart) and Redis (shared by every node), and both pass tests/storage.contract.ts.
+ * survives a restart) and Redis (shared by every node), and both pass tests/storage/store.contract.ts.
  */
 export interface Store extends HeldStore {
   readonly kind: 'memory' | 'redis';
@@ -57,46 +74,27 @@ export interface Store extends HeldStore {
    * Without `since`: the latest `limit` matching events, oldest first. `topics` null: every topic.
    */
   readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number): Promise<HistoryPage>;
-  /** Id of the newest event ever appended, or null. */
-  lastEventId(): Promise<EventId | null>;
   /**
    * Calls `handler` with every event appended from now on by any node, in id order, each once. `onStart` is told
    * the id the feed starts after (null: an empty history): events up to it are history, never handed to `handler`.
    * Returns a function that stops the feed.
    */
   tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void;
-  /** Small named values (VAPID keys, id aliases): set only when absent; returns the value now stored. */
+  /** Small named values (the VAPID keys): set only when absent; returns the value now stored. */
   setIfAbsent(key: string, value: string): Promise<string>;
-  getValue(key: string): Promise<string | null>;
   /** Throws when the backing service cannot serve. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A version held back (ninjs embargo or `withheld`), kept until it is released or replaced. */
-export interface HeldItem {
-  /** Article id: one held item per article, a newer one replaces it. */
-  id: string;
-  /** When to publish it; null: only stored, released by a later usable version. */
-  releaseAt: string | null;
-  /** What the holder needs to publish it later (opaque to the store). */
-  payload: unknown;
-}
-
 /** Held versions (embargoes), shared by every node so that any node can release them, also after a restart. */
 export interface HeldStore {
-  hold(item: HeldItem): Promise<void>;
-  getHeld(id: string): Promise<HeldItem | null>;
-  /** Held items whose releaseAt is at or before `now`, earliest first. */
-  dueHeld(now: Date, limit: number): Promise<HeldItem[]>;
-  /** Removes the held item of `id` if it is still exactly `item` (so a newer one is never dropped). */
-  dropHeld(item: HeldItem): Promise<void>;
+  getHeld(id: string): Promise<HeldVersion | null>;
+  /** Held versions whose releaseAt is at or before `now`, earliest first. */
+  dueHeld(now: Date, limit: number): Promise<HeldVersion[]>;
+  /** Compare-and-set of a held version alone; false when the article or its held version changed meanwhile. */
+  commitHeld(req: HeldCommitRequest): Promise<boolean>;
 }
 
-/** The backing service cannot serve right now (Redis down): answered as 503 `unavailable`, never a silent loss. */
-export class StoreUnavailableError extends Error {
-  constructor(cause?: unknown) {
-    super(`storage unavailable${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
-    this.name = 'StoreUnavailableError';
-  }
-}
+/** Thrown by the engines when the backing service cannot serve; defined with the error catalogue that maps it. */
+export { StoreUnavailableError } from '../domain/errors.ts';

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Article } from '../../src/domain/article.ts';
 import { createLogger } from '../../src/ops/logger.ts';
@@ -5,7 +6,7 @@ import { RedisFactory } from '../../src/storage/redis-connection.ts';
 import { RedisStore } from '../../src/storage/redis.ts';
 import { StoreUnavailableError, type Retention } from '../../src/storage/store.ts';
 import { TestRedis } from '../support/redis.ts';
-import { waitFor } from '../support/wait.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 import { describeStoreContract } from './store.contract.ts';
 
 let redis: TestRedis;
@@ -93,6 +94,37 @@ describe('RedisStore across nodes and outages', () => {
     await waitFor('the tail to deliver after recovery', () => seen.length >= 1, 15_000);
     expect(seen).toEqual([r.ok && r.event ? r.event.id : '']);
     await s.cleanup();
+  });
+
+  it('the tail logs an outage once when it starts and once when it reads again, not at every retry', async () => {
+    await redis.flush();
+    const lines: Array<{ level: number; msg: string; err?: { message: string }; failedAttempts?: number }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const tailLines = () => lines.filter((l) => l.msg.startsWith('history tail'));
+    await redis.stopProcess();
+    const factory = new RedisFactory(redis.url, logger);
+    try {
+      const store = await RedisStore.open(factory, retention, { waitMs: 100 });
+      const seen: string[] = [];
+      store.tail((e) => seen.push(e.id));
+      await waitFor('the outage to be logged', () => tailLines().length > 0);
+      await sleep(1_500); // the outage goes on across several retries (100, 200, 400, 800 ms apart)
+      await redis.startProcess();
+      await waitFor('the tail to log that it reads again', () => tailLines().length > 1, 15_000);
+      const [down, up] = tailLines();
+      expect(down).toMatchObject({ level: 40, msg: 'history tail cannot read; retrying until Redis answers', err: { message: expect.any(String) } });
+      expect(up).toMatchObject({ level: 30, msg: 'history tail reading again' });
+      expect(up!.failedAttempts).toBeGreaterThan(1);
+      const x = art('after-outage');
+      const r = await store.commit({ expected: null, article: x, event: { type: 'article.published', at: x.updatedAt, topics: x.topics, article: x }, listed: true });
+      await waitFor('the tail to deliver after the outage', () => seen.length >= 1, 15_000);
+      expect(seen).toEqual([r.ok && r.event ? r.event.id : '']);
+      expect(tailLines()).toHaveLength(2);
+      await store.close();
+    } finally {
+      await redis.startProcess();
+      await factory.close();
+    }
   });
 
   it('articles and history survive a new store on the same Redis (a restart)', async () => {

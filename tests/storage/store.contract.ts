@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Article } from '../../src/domain/article.ts';
 import { compareIds, type EventDraft, type NewsEvent } from '../../src/domain/event.ts';
+import type { HeldVersion } from '../../src/domain/held.ts';
 import type { Retention, Store } from '../../src/storage/store.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -61,7 +62,7 @@ export function describeStoreContract(name: string, make: MakeStore): void {
       const sorted = [...ids].sort(compareIds);
       expect(ids).toEqual(sorted);
       expect(new Set(ids).size).toBe(20);
-      expect(await store.lastEventId()).toBe(ids[19]);
+      expect((await store.readEvents(null, null, 1)).head).toBe(ids[19]);
     });
 
     it('a commit without an event stores silently', async () => {
@@ -144,28 +145,58 @@ export function describeStoreContract(name: string, make: MakeStore): void {
     });
 
     it('keeps small values set-once', async () => {
-      expect(await store.getValue('vapid')).toBeNull();
       expect(await store.setIfAbsent('vapid', 'one')).toBe('one');
       expect(await store.setIfAbsent('vapid', 'two')).toBe('one');
-      expect(await store.getValue('vapid')).toBe('one');
     });
 
-    it('holds versions until due, earliest first, and never drops a replaced one', async () => {
+    it('holds versions until due, earliest first, compare-and-set with the article', async () => {
       const now = Date.now();
-      const later = { id: 'h1', releaseAt: new Date(now + 60_000).toISOString(), payload: { v: 1 } };
-      const soon = { id: 'h2', releaseAt: new Date(now - 1_000).toISOString(), payload: { v: 1 } };
-      const sooner = { id: 'h3', releaseAt: new Date(now - 2_000).toISOString(), payload: { v: 1 } };
-      const withheld = { id: 'h4', releaseAt: null, payload: { v: 1 } };
-      for (const h of [later, soon, sooner, withheld]) await store.hold(h);
+      const at = (ms: number | null) => (ms === null ? null : new Date(now + ms).toISOString());
+      const held = (id: string, ms: number | null, version = 2): HeldVersion => ({
+        id, releaseAt: at(ms), input: { id, version, headline: `held ${id} v${version}`, topics: ['world'] }, supersedes: null,
+      });
+      const hold = (h: HeldVersion, expectedHeld: HeldVersion | null = null, expected: Article | null = null) =>
+        store.commitHeld({ id: h.id, expected, held: { expected: expectedHeld, next: h } });
+      const [later, soon, sooner, withheld] = [held('h1', 60_000), held('h2', -1_000), held('h3', -2_000), held('h4', null)];
+      for (const h of [later, soon, sooner, withheld]) expect(await hold(h)).toBe(true);
       expect((await store.dueHeld(new Date(now), 10)).map((h) => h.id)).toEqual(['h3', 'h2']);
       expect(await store.getHeld('h4')).toEqual(withheld);
-      const replaced = { ...soon, payload: { v: 2 } };
-      await store.hold(replaced);
-      await store.dropHeld(soon);
+      // A writer that read an older held version, or an older article, changes nothing.
+      const replaced = held('h2', 30_000, 3);
+      expect(await hold(replaced, soon)).toBe(true);
+      expect(await hold(held('h2', -1_000, 4), soon)).toBe(false);
       expect(await store.getHeld('h2')).toEqual(replaced);
-      await store.dropHeld(replaced);
+      const v1 = art('h2', ['world']);
+      await put(v1);
+      expect(await hold(held('h2', -1_000, 4), replaced, null)).toBe(false);
+      expect(await store.getHeld('h2')).toEqual(replaced);
+      // Dropping it: only with the held version as read; its release time goes with it.
+      expect(await store.commitHeld({ id: 'h2', expected: v1, held: { expected: soon, next: null } })).toBe(false);
+      expect(await store.commitHeld({ id: 'h2', expected: v1, held: { expected: replaced, next: null } })).toBe(true);
       expect(await store.getHeld('h2')).toBeNull();
-      expect((await store.dueHeld(new Date(now), 10)).map((h) => h.id)).toEqual(['h3']);
+      expect((await store.dueHeld(new Date(now + 60_000), 10)).map((h) => h.id)).toEqual(['h3', 'h1']);
+    });
+
+    it('a commit that names the held version publishes and drops it in one step, or does neither', async () => {
+      const h: HeldVersion = { id: 'rel', releaseAt: new Date(Date.now() - 1_000).toISOString(), input: { id: 'rel', version: 1, headline: 'h', topics: ['world'] }, supersedes: null };
+      expect(await store.commitHeld({ id: 'rel', expected: null, held: { expected: null, next: h } })).toBe(true);
+      const a = art('rel', ['world']);
+      const release = () => store.commit({ expected: null, article: a, event: draft(a), listed: true, held: { expected: h, next: null } });
+      const first = await release();
+      expect(first.ok && first.event?.article.id).toBe('rel');
+      expect(await store.getHeld('rel')).toBeNull();
+      // A second node releasing what it read before: the article is not what it expected, nothing happens.
+      expect(await release()).toEqual({ ok: false });
+      // Expecting a held version that is not there fails even when the article matches.
+      const b = { ...a, version: 2 };
+      expect(await store.commit({ expected: a, article: b, event: draft(b, 'article.updated'), listed: true, held: { expected: h, next: null } })).toEqual({ ok: false });
+      expect(await store.getArticle('rel')).toEqual(a);
+      expect((await store.readEvents(null, ['world'], 10)).events.map((e) => e.article.version)).toEqual([1]);
+      // A commit that does not name it neither checks nor changes the held version.
+      const next = { ...h, input: { ...h.input, version: 3 } };
+      expect(await store.commitHeld({ id: 'rel', expected: a, held: { expected: null, next } })).toBe(true);
+      expect((await store.commit({ expected: a, article: b, event: null, listed: true })).ok).toBe(true);
+      expect(await store.getHeld('rel')).toEqual(next);
     });
   });
 }
