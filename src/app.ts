@@ -151,7 +151,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit }));
-  http.use('/api/v1', readingRoutes(store, config.topics));
+  http.use('/api/v1', readingRoutes(store, config.topics, config.topicNames));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
