@@ -145,7 +145,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }),
   );
   http.use(opsRoutes(metrics, ready));
-  if (config.corsOrigins) http.use('/api', cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
+  // The API, and the client modules (/client/*.js) that sites on those origins import.
+  if (config.corsOrigins) http.use(['/api', '/client'], cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
   // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
   const resolveId = async (id: string) => articleIdFor(id);
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
