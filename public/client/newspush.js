@@ -38,31 +38,8 @@ export function backoff(attempt, base = 500, cap = 20_000) {
   return Math.round(base / 2 + Math.random() * (ceiling - base / 2));
 }
 
-const RTL_SCRIPTS = new Set(['Arab', 'Hebr', 'Thaa', 'Syrc', 'Nkoo', 'Adlm', 'Rohg', 'Mand', 'Samr']);
-
-/**
- * `lang` and `dir` for text in a BCP 47 language: Arabic, Hebrew, Persian, Urdu (any language written in a
- * right-to-left script) give `rtl`; an unknown or missing language gives no `lang` and `dir: 'auto'`.
- */
-export function textDirection(language) {
-  if (typeof language !== 'string' || language === '' || language.toLowerCase() === 'und') return { lang: null, dir: 'auto' };
-  try {
-    const locale = new Intl.Locale(language);
-    const script = locale.maximize().script;
-    return { lang: locale.toString(), dir: script && RTL_SCRIPTS.has(script) ? 'rtl' : 'ltr' };
-  } catch {
-    return { lang: null, dir: 'auto' };
-  }
-}
-
-/** Sets `lang` and `dir` on an element for text in `language`. */
-export function setDirection(el, language) {
-  const { lang, dir } = textDirection(language);
-  if (lang) el.lang = lang;
-  else el.removeAttribute('lang');
-  el.dir = dir;
-  return el;
-}
+// Text direction of an alert's language: the page and the banner lay alerts out with it.
+export { setDirection, textDirection } from './direction.js';
 
 const topicsKey = (topics) => [...topics].sort().join(',');
 

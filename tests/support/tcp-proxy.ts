@@ -9,6 +9,8 @@ export class TcpProxy {
   readonly url: string;
   private readonly sockets = new Set<Socket>();
   private refusing = false;
+  /** Cuts connections that ask for a WebSocket upgrade, as some corporate proxies do. */
+  blockWebSockets = false;
 
   private constructor(private readonly server: Server, readonly port: number) {
     this.url = `http://127.0.0.1:${port}`;
@@ -26,7 +28,15 @@ export class TcpProxy {
       }
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
-      client.pipe(upstream).pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        if (proxy.blockWebSockets && /^upgrade:\s*websocket/im.test(chunk.toString('latin1'))) {
+          client.destroy();
+          return;
+        }
+        if (!upstream.write(chunk)) client.pause();
+      });
+      upstream.on('drain', () => client.resume());
+      upstream.pipe(client);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     proxy = new TcpProxy(server, (server.address() as AddressInfo).port);
