@@ -44,7 +44,7 @@ button { flex: none; font: inherit; font-size: 1.3rem; line-height: 1; width: 2.
   border-radius: 50%; background: transparent; color: inherit; cursor: pointer; }
 button:hover { background: rgb(255 255 255 / 0.15); }
 :focus-visible { outline: 3px solid #ffd43b; outline-offset: 2px; }
-@media (max-width: 32rem) { .strip { flex-wrap: wrap; gap: 0.4rem 0.6rem; padding: 0.5rem 0.75rem; } time { order: 3; } .headline { flex-basis: 100%; order: 4; } button { margin-inline-start: auto; order: 2; } }
+@media (max-width: 32rem) { .strip { flex-wrap: wrap; gap: 0.4rem 0.6rem; padding: 0.5rem 0.75rem; } time { order: 2; } button { order: 3; margin-inline-start: auto; } .headline { flex-basis: 100%; order: 4; } }
 @media (prefers-reduced-motion: no-preference) { .strip { animation: in 0.25s ease-out; } @keyframes in { from { transform: translateY(-100%); } } }
 `;
 
