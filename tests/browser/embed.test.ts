@@ -21,6 +21,7 @@ let browser: Browser;
 const optInPage = () =>
   newsPage({
     server: srv.url,
+    topics: 'world',
     extra: `<p><button id="opt-in" type="button">Get breaking news alerts</button></p><p id="opt-status" role="status"></p>
 <script type="module">
   import { enablePush } from '${srv.url}/client/push.js';
@@ -210,10 +211,13 @@ describe('the drop-in banner on a news site of another origin', () => {
     await page.goto(`${stranger.url}/`);
     await refused;
     expect(await page.locator('newspush-banner').count()).toBe(0);
-    // The API says the same: no Access-Control-Allow-Origin for that origin, one for the listed site.
-    const ask = (origin: string) => fetch(`${srv.url}/api/v1/topics`, { headers: { Origin: origin } }).then((r) => r.headers.get('access-control-allow-origin'));
-    expect(await ask(stranger.url)).toBeNull();
-    expect(await ask(site.url)).toBe(site.url);
+    // The API, the client modules and Socket.IO (its client build and its polling transport) say the same: no
+    // Access-Control-Allow-Origin for that origin, one for the listed site.
+    for (const path of ['/api/v1/topics', '/client/newspush.js', '/socket.io/socket.io.esm.min.js', '/socket.io/?EIO=4&transport=polling']) {
+      const ask = (origin: string) => fetch(`${srv.url}${path}`, { headers: { Origin: origin } }).then((r) => r.headers.get('access-control-allow-origin'));
+      expect(await ask(stranger.url), path).toBeNull();
+      expect(await ask(site.url), path).toBe(site.url);
+    }
     await context.close();
   });
 });
@@ -230,8 +234,7 @@ describe('Web Push on the news site\'s own origin', () => {
         return { ...subscription, toJSON: () => subscription } as unknown as PushSubscription;
       };
     }, sub.subscription);
-    const page = await context.newPage();
-    await page.goto(`${site.url}/alerts`);
+    const page = await openFirstTime(context, '/alerts');
     const session = await context.newCDPSession(page);
     await session.send('ServiceWorker.enable');
     const registered = new Promise<{ registrationId: string; scopeURL: string }>((resolve) => {
@@ -254,18 +257,33 @@ describe('Web Push on the news site\'s own origin', () => {
     expect(got!.payload).toMatchObject({ articleId: 'site-push-1', title: 'Volcano erupts near the coast' });
 
     // What the server sent, delivered to the site's worker (which is the server's sw.js, imported by the site).
-    await page.goto('about:blank');
-    await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
+    // While the page is visible and its banner shows that alert, the worker asks it and shows no notification; an
+    // alert the banner does not show (urgency 4) is notified after the banner's two seconds of waiting for it.
+    await strip(page).locator('.headline').getByText('Volcano erupts near the coast').waitFor({ timeout: 10_000 });
     const worker = await waitFor('the site\'s service worker', () => context.serviceWorkers().find((w) => w.url() === `${site.url}/sw.js`));
-    const shown = await waitFor('the notification', async () => {
-      const list = await worker.evaluate(() =>
-        (self as unknown as { registration: { getNotifications(): Promise<Array<{ title: string; body: string; tag: string }>> } }).registration
+    const notifications = () =>
+      worker.evaluate(() =>
+        (self as unknown as { registration: { getNotifications(): Promise<Array<{ title: string; body: string; tag: string; close(): void }>> } }).registration
           .getNotifications()
           .then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag }))),
       );
-      return list.length ? list : undefined;
+    await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
+    const other = { ...got!.payload, articleId: 'site-push-other', title: 'Ferry timetable changes', body: '', urgency: 4 };
+    await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(other) });
+    const whileVisible = await waitFor('the notification of the alert the banner does not show', async () => {
+      const list = await notifications();
+      return list.some((n) => n.tag === 'site-push-other') ? list : undefined;
     }, 10_000);
-    expect(shown).toEqual([{ title: 'Volcano erupts near the coast', body: 'Flights are diverted.', tag: 'site-push-1' }]);
+    expect(whileVisible.map((n) => n.tag)).toEqual(['site-push-other']);
+
+    // With no page of the site open, the worker shows it.
+    await page.goto('about:blank');
+    await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
+    const shown = await waitFor('the notification', async () => {
+      const list = await notifications();
+      return list.some((n) => n.tag === 'site-push-1') ? list : undefined;
+    }, 10_000);
+    expect(shown.find((n) => n.tag === 'site-push-1')).toEqual({ title: 'Volcano erupts near the coast', body: 'Flights are diverted.', tag: 'site-push-1' });
     await context.close();
   });
 });
