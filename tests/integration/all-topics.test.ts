@@ -3,12 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewsEvent } from '../../src/domain/event.ts';
 import { article } from '../support/articles.ts';
 import { NewsClient } from '../support/clients.ts';
+import { TestRedis } from '../support/redis.ts';
 import { SseReader } from '../support/sse.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
 // `*` follows every topic: what the alerts page does on a server with no TOPICS.
-describe('following every topic with *', () => {
+for (const engine of ['memory', 'redis'] as const) describe(`following every topic with * (${engine} engine)`, () => {
+  let redis: TestRedis | null = null;
   let srv: TestServer;
   const publish = async (topics: string[]) => {
     const r = await api(srv.url, 'POST', '/api/v1/articles', article(topics), srv.auth);
@@ -17,9 +19,13 @@ describe('following every topic with *', () => {
   };
 
   beforeAll(async () => {
-    srv = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0', TOPICS: 'world/middle-east=Middle East,sport' });
+    if (engine === 'redis') redis = await TestRedis.start();
+    srv = await startServer({ ...(redis ? { REDIS_URL: redis.url } : {}), RATE_LIMIT_PUBLISH_PER_SECOND: '0', TOPICS: 'world/middle-east=Middle East,sport' });
   });
-  afterAll(() => srv.close());
+  afterAll(async () => {
+    await srv?.close();
+    await redis?.stop();
+  });
 
   it('Socket.IO, SSE and /events deliver every topic, live and replayed, each event once', async () => {
     const first = await publish(['culture']);
