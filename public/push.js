@@ -46,14 +46,15 @@ export function setupPush(getTopics) {
     const topics = getTopics();
     if (topics.includes(ALL_TOPICS)) return say('Alerts when the page is closed are for the topics you choose: pick one or more above.', true);
     if (topics.length === 0) return say('Follow at least one topic first.', true);
-    const had = saved();
+    const had = saved()?.id;
     try {
       await enablePush({ server: location.origin, ...preferences(topics) });
     } catch (err) {
       return say(err.name === 'PushError' ? err.message : `Could not turn on alerts: ${err.message}`, true);
     }
     refresh();
-    say(had && saved() ? 'Alert preferences saved.' : 'You will get alerts for these topics even when this page is closed.');
+    // The same subscription changed, or a new one (the first, or the old one was gone from the server).
+    say(had && saved()?.id === had ? 'Alert preferences saved.' : 'You will get alerts for these topics even when this page is closed.');
   }
 
   form.addEventListener('submit', (ev) => {
