@@ -37,6 +37,11 @@ beforeAll(async () => {
     '/': () => newsPage({ server: srv.url, topics: 'world' }),
     '/ar': () => newsPage({ server: srv.url, lang: 'ar', topics: 'world' }),
     '/behind-proxy': () => newsPage({ server: proxy.url, topics: 'world' }),
+    // A site with a strict Content-Security-Policy that lets the push server in for scripts and connections only.
+    '/strict': () => ({
+      ...newsPage({ server: srv.url, topics: 'world' }),
+      headers: { 'Content-Security-Policy': `default-src 'self'; script-src ${srv.url}; connect-src ${srv.url} ${srv.url.replace('http', 'ws')}; style-src 'self'` },
+    }),
     '/alerts': optInPage,
     // The one line a site serves to get Web Push on its own origin.
     '/sw.js': () => ({ type: 'text/javascript', body: `importScripts('${srv.url}/sw.js');` }),
@@ -202,6 +207,19 @@ describe('the drop-in banner on a news site of another origin', () => {
     } finally {
       proxy.blockWebSockets = false;
     }
+  });
+
+  it('works on a site whose CSP allows the server for scripts and connections, and no inline styles', async () => {
+    const context = await browser.newContext();
+    const page = await openFirstTime(context, '/strict');
+    const blocked: string[] = [];
+    page.on('console', (m) => m.text().includes('Content Security Policy') && blocked.push(m.text()));
+    await publish({ id: 'embed-csp', headline: 'Shown under a strict policy', topics: ['world'], urgency: 1 });
+    await strip(page).locator('.headline').getByText('Shown under a strict policy').waitFor({ timeout: 10_000 });
+    // Styled: the constructed style sheet applies although style-src forbids inline styles.
+    expect(await strip(page).evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(163, 0, 26)');
+    expect(blocked.filter((m) => !m.includes('style'))).toEqual([]); // only the page's own inline <style> is refused
+    await context.close();
   });
 
   it('does not load on a site that CORS_ORIGINS does not list', async () => {

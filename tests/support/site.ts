@@ -11,15 +11,15 @@ export class NewsSite {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(pages: Record<string, () => { type: string; body: string }>): Promise<NewsSite> {
+  static async start(pages: Record<string, () => { type: string; body: string; headers?: Record<string, string> }>): Promise<NewsSite> {
     const server = createServer((req, res) => {
       const page = pages[new URL(req.url ?? '/', 'http://site').pathname];
       if (!page) {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
         return;
       }
-      const { type, body } = page();
-      res.writeHead(200, { 'Content-Type': `${type}; charset=utf-8`, 'Cache-Control': 'no-store' }).end(body);
+      const { type, body, headers } = page();
+      res.writeHead(200, { 'Content-Type': `${type}; charset=utf-8`, 'Cache-Control': 'no-store', ...headers }).end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return new NewsSite(server, (server.address() as AddressInfo).port);
