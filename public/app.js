@@ -1,7 +1,7 @@
 // The alerts page: pick topics, see alerts arrive live, updated in place and withdrawn, and opt in to Web Push.
 // Article HTML is rendered only after DOMPurify; every other field is set as text.
 import DOMPurify from '/vendor/purify.js';
-import { LiveNews, compareIds, storedCursor } from '/news-client.js';
+import { ALL_TOPICS, NewsPush, setDirection } from '/client/newspush.js';
 import { setupPush } from '/push.js';
 
 const TOPICS_KEY = 'newspush.topics';
@@ -11,12 +11,13 @@ const feed = $('feed');
 const shown = new Map();
 
 const URGENCY = { 1: 'Flash', 2: 'Breaking', 3: 'Urgent' };
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-const dateFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
-/** "15:04" today, "8 Feb, 15:04" on other days. */
+// The reader's locale decides: "3:04 PM" in en-US, "15:04" in en-GB.
+const timeFmt = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+/** The time today, the date and time on other days. */
 function when(iso) {
   const d = new Date(iso);
-  return d.toDateString() === new Date().toDateString() ? timeFmt.format(d) : `${dateFmt.format(d)}, ${timeFmt.format(d)}`;
+  return d.toDateString() === new Date().toDateString() ? timeFmt.format(d) : dateTimeFmt.format(d);
 }
 
 function el(tag, props = {}, ...children) {
@@ -45,10 +46,12 @@ function render(a) {
   const retracted = a.status === 'retracted';
   const urgency = URGENCY[a.urgency];
   const node = el('article', { class: `alert urgency-${a.urgency}${retracted ? ' withdrawn' : ''}`, 'data-id': a.id, 'data-version': String(a.version), 'aria-labelledby': `h-${a.id}` });
-  const meta = el('p', { class: 'meta' },
+  // The alert is laid out in its own language and direction; the page's labels (badge, time, topics) stay in the page's.
+  setDirection(node, a.language);
+  const meta = el('p', { class: 'meta', lang: document.documentElement.lang, dir: 'ltr' },
     urgency && !retracted ? el('span', { class: 'badge', text: urgency }) : null,
     el('time', { datetime: a.publishedAt, text: when(a.publishedAt) }),
-    ...a.topics.map((t) => el('span', { class: 'topic', text: t })),
+    ...a.topics.map((t) => el('span', { class: 'topic', text: topicName(t) })),
   );
   const link = safeUrl(a.url);
   const heading = el('h3', { id: `h-${a.id}` }, link && !retracted ? el('a', { href: link, text: a.headline }) : document.createTextNode(a.headline));
@@ -102,6 +105,10 @@ function show(a) {
   for (const w of waiters) w();
 }
 
+/** Display names of topics (from TOPICS on the server); a topic without one shows as itself. */
+const names = new Map();
+const topicName = (t) => (t === ALL_TOPICS ? 'Every topic' : names.get(t) ?? t);
+
 function chosenTopics() {
   const fromUrl = new URLSearchParams(location.search).get('topics');
   if (fromUrl) return fromUrl.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
@@ -125,7 +132,7 @@ async function reload() {
   feed.setAttribute('aria-busy', 'true');
   const lists = await Promise.all(
     topics.map((t) =>
-      fetch(`/api/v1/articles?topic=${encodeURIComponent(t)}&limit=20`)
+      fetch(t === ALL_TOPICS ? '/api/v1/articles?limit=20' : `/api/v1/articles?topic=${encodeURIComponent(t)}&limit=20`)
         .then((r) => (r.ok ? r.json() : { articles: [] }))
         .catch(() => ({ articles: [] })),
     ),
@@ -143,44 +150,42 @@ async function reload() {
 }
 
 const STATE_TEXT = { idle: 'Pick a topic to follow', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
-const live = new LiveNews({
-  onEvent: (e) => {
-    touched.add(e.article.id);
-    show(e.article);
-  },
-  onResync: () => void reload(),
-  onState: (s) => {
-    const status = $('connection');
-    status.dataset.state = s;
-    status.textContent = STATE_TEXT[s] ?? s;
-  },
+const live = new NewsPush({ server: location.origin, topics });
+live.on('news', (e) => {
+  touched.add(e.article.id);
+  show(e.article);
+});
+live.on('resync', () => void reload());
+live.on('state', (s) => {
+  const status = $('connection');
+  status.dataset.state = s;
+  status.textContent = STATE_TEXT[s] ?? s;
 });
 
-/**
- * Where a page that has processed nothing yet starts: the cursor saved for these topics on an earlier visit, else
- * the newest event of these topics. Taken before the list is loaded, so nothing published in between is lost
- * (what is replayed twice is skipped by version). With no event for these topics at all, a guess from the clock
- * is only sent in the handshake: the server answers a cursor it cannot place with resync (a reload).
- */
-async function startingPoint() {
-  const saved = storedCursor(topics);
-  if (saved) return { since: saved, real: true };
-  const latest = await fetch(`/api/v1/events?topics=${topics.map(encodeURIComponent).join(',')}&limit=1`)
-    .then((r) => (r.ok ? r.json() : { events: [] }))
-    .catch(() => ({ events: [] }));
-  const id = latest.events.at(-1)?.id;
-  return id ? { since: id, real: true } : { since: `${Date.now()}-0`, real: false };
+/** Says what the page follows ("Following every topic", or the topics' names). */
+function describeFollowing() {
+  const every = topics.includes(ALL_TOPICS);
+  $('following').textContent = every
+    ? 'Following every topic: the latest articles, whatever their topic.'
+    : topics.length ? `Following ${topics.map(topicName).join(', ')}.` : 'Not following any topic yet.';
+  $('empty').textContent = every ? 'No alerts yet.' : 'No alerts yet for these topics.';
 }
 
 function renderTopicChoices(offered) {
   const list = $('topic-list');
-  const names = [...new Set([...offered, ...topics])].sort();
-  list.replaceChildren(...names.map((t) => {
-    const id = `topic-${t.replace(/[^a-z0-9]/g, '-')}`;
+  const choices = [ALL_TOPICS, ...new Set([...offered, ...topics.filter((t) => t !== ALL_TOPICS)])];
+  list.replaceChildren(...choices.map((t) => {
+    const id = t === ALL_TOPICS ? 'topic-all' : `topic-${t.replace(/[^a-z0-9]/g, '-')}`;
     const box = el('input', { type: 'checkbox', id, value: t, checked: topics.includes(t) ? 'checked' : false });
-    box.addEventListener('change', () => void setTopics(box.checked ? [...topics, t] : topics.filter((x) => x !== t)));
-    return el('div', { class: 'topic-choice' }, box, el('label', { for: id, text: t }));
+    box.addEventListener('change', () => {
+      // Every topic and particular topics exclude each other.
+      if (t === ALL_TOPICS) return void setTopics(box.checked ? [ALL_TOPICS] : []);
+      const others = topics.filter((x) => x !== ALL_TOPICS);
+      void setTopics(box.checked ? [...others, t] : others.filter((x) => x !== t));
+    });
+    return el('div', { class: 'topic-choice' }, box, el('label', { for: id, text: topicName(t) }));
   }));
+  describeFollowing();
 }
 
 let offered = [];
@@ -191,9 +196,7 @@ async function setTopics(next) {
   if (new URLSearchParams(location.search).has('topics')) history.replaceState(null, '', `?topics=${topics.join(',')}${location.hash}`);
   renderTopicChoices(offered);
   push.topicsChanged(topics);
-  const start = live.lastId ? null : await startingPoint();
-  await reload();
-  live.follow(topics, start?.since, { real: start?.real });
+  await live.follow(topics, { beforeConnect: reload });
 }
 
 $('topic-form').addEventListener('submit', (ev) => {
@@ -206,24 +209,29 @@ $('topic-form').addEventListener('submit', (ev) => {
     return;
   }
   input.value = '';
-  void setTopics([...topics, t]);
+  void setTopics([...topics.filter((x) => x !== ALL_TOPICS), t]);
 });
 
 const push = setupPush(() => topics);
 
+/**
+ * The topics a page with no choice follows: with TOPICS on the server, those it offers (the broadest of them: a
+ * topic covers its subtopics); without, every topic.
+ */
+function defaultTopics(siteTopics) {
+  const broadest = siteTopics.filter((t) => !siteTopics.some((o) => t.startsWith(`${o}/`)));
+  return broadest.length ? broadest : [ALL_TOPICS];
+}
+
 async function main() {
   const r = await fetch('/api/v1/topics').then((x) => x.json()).catch(() => ({ topics: [] }));
-  offered = r.topics.map((t) => t.topic);
-  if (topics.length === 0) topics = offered.filter((t) => !t.includes('/')).slice(0, 8);
+  for (const t of r.topics) if (t.name && t.name !== t.topic) names.set(t.topic, t.name);
+  const siteTopics = r.topics.filter((t) => t.offered).map((t) => t.topic);
+  // The choices: what the site offers (TOPICS), else the topics articles were published under.
+  offered = siteTopics.length ? siteTopics : r.topics.map((t) => t.topic);
+  if (topics.length === 0) topics = defaultTopics(siteTopics);
   renderTopicChoices(offered);
-  if (topics.length === 0) {
-    await reload();
-    live.follow(topics);
-    return;
-  }
-  const start = await startingPoint();
-  await reload();
-  live.follow(topics, start.since, { real: start.real });
+  await live.follow(topics, { beforeConnect: reload });
 }
 
 /** Whether this page shows the alert a push carries (waiting a little: the live event may come after the push). */
@@ -254,5 +262,4 @@ navigator.serviceWorker?.addEventListener('message', (ev) => {
   void pageShows(p, 2_000).then((yes) => ev.ports[0]?.postMessage({ shown: yes }));
 });
 
-window.newspush = { live, compareIds };
 void main();

@@ -1,5 +1,7 @@
 // Newsroom console: publish, update and retract articles with a publisher key kept in sessionStorage only.
 // The server's answer is shown in full; validation errors are shown next to the fields they name.
+import { setDirection } from '/client/direction.js';
+
 const KEY = 'newspush.publisherKey';
 const $ = (id) => document.getElementById(id);
 const form = $('article-form');
@@ -42,6 +44,7 @@ function article() {
 
 function fill(a) {
   for (const name of ['headline', 'byline', 'summary', 'body', 'url', 'language']) setValue(name, a[name]);
+  applyDirection();
   setValue('topics', a.topics.join(', '));
   setValue('urgency', String(a.urgency));
   setValue('image.url', a.image?.url);
@@ -171,3 +174,11 @@ $('f-id').addEventListener('input', () => {
     form.elements.namedItem('notify').checked = true;
   }
 });
+
+// The article's text fields are laid out in its language: Arabic, Hebrew, Persian and Urdu right to left.
+const TEXT_FIELDS = ['headline', 'byline', 'summary', 'body', 'changeNote', 'reason', 'image.caption', 'image.credit'];
+function applyDirection() {
+  for (const name of TEXT_FIELDS) setDirection(form.elements.namedItem(name), value('language'));
+}
+$('f-language').addEventListener('input', applyDirection);
+applyDirection();

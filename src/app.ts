@@ -151,13 +151,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }),
   );
   http.use(opsRoutes(metrics, ready));
-  if (config.corsOrigins) http.use('/api', cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
+  // The API, and the client modules (/client/*.js) that sites on those origins import.
+  if (config.corsOrigins) http.use(['/api', '/client'], cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
   // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
   const resolveId = async (id: string) => articleIdFor(id);
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, logger, publishLimit, now }));
-  http.use('/api/v1', readingRoutes(store, config.topics));
+  http.use('/api/v1', readingRoutes(store, config.topics, config.topicNames));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));

@@ -41,6 +41,8 @@ export interface Config {
   ninjsTopicMap: Record<string, Topic[]>;
   ninjsDefaultTopic: Topic;
   topics: Topic[];
+  /** Display names given in TOPICS (`world/middle-east=Middle East`), by topic. */
+  topicNames: Record<Topic, string>;
   /** null: same origin only. */
   corsOrigins: string[] | null;
   rateLimitPublishPerSecond: number;
@@ -108,6 +110,24 @@ function topicMap(env: Env, readFile: (path: string) => string): Record<string, 
   return Object.fromEntries(Object.entries(r.data).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
 }
 
+/** TOPICS: comma-separated topics, each optionally with a display name (`world/middle-east=Middle East`). */
+function siteTopics(raw: string | undefined): { topics: Topic[]; topicNames: Record<Topic, string> } {
+  const topics: Topic[] = [];
+  const topicNames: Record<Topic, string> = {};
+  for (const entry of list(raw)) {
+    const eq = entry.indexOf('=');
+    const topic = (eq < 0 ? entry : entry.slice(0, eq)).trim();
+    const name = eq < 0 ? '' : entry.slice(eq + 1).trim();
+    if (!topicSchema.safeParse(topic).success) throw new ConfigError('TOPICS', `${JSON.stringify(topic)} is not a topic (1 to 4 lowercase slugs), in ${JSON.stringify(entry)}`);
+    if (eq >= 0 && (name.length === 0 || name.length > 60 || /[\p{Cc}]/u.test(name))) {
+      throw new ConfigError('TOPICS', `the name in ${JSON.stringify(entry)} must be 1 to 60 characters (topic=Name)`);
+    }
+    if (!topics.includes(topic)) topics.push(topic);
+    if (name) topicNames[topic] = name;
+  }
+  return { topics, topicNames };
+}
+
 function trustProxy(raw: string | undefined): Config['trustProxy'] {
   if (raw === undefined || raw.trim() === '') return undefined;
   const v = raw.trim();
@@ -144,10 +164,7 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     if (!r.success) throw new ConfigError('PUSH_ENDPOINT_HOSTS', `${JSON.stringify(h)} is not a host, host:port or *.domain`);
     return h.toLowerCase();
   });
-  const topics = list(env.TOPICS).map((t) => {
-    if (!topicSchema.safeParse(t).success) throw new ConfigError('TOPICS', `${JSON.stringify(t)} is not a topic (1 to 4 lowercase slugs)`);
-    return t;
-  });
+  const { topics, topicNames } = siteTopics(env.TOPICS);
   const cors = list(env.CORS_ORIGINS);
   for (const o of cors) {
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(o)} is not an origin such as https://news.example.com`);
@@ -173,6 +190,7 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     ninjsTopicMap: topicMap(env, sources.readFile ?? ((p) => readFileSync(p, 'utf8'))),
     ninjsDefaultTopic: read(env, 'NINJS_DEFAULT_TOPIC', topicSchema, 'news'),
     topics,
+    topicNames,
     corsOrigins: cors.length > 0 ? cors : null,
     rateLimitPublishPerSecond: read(env, 'RATE_LIMIT_PUBLISH_PER_SECOND', int(0), 50),
     rateLimitSubscribePerMinute: read(env, 'RATE_LIMIT_SUBSCRIBE_PER_MINUTE', int(0), 20),

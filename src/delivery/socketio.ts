@@ -3,16 +3,16 @@ import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
 import { ApiError, errorBody, toApiError, validationError } from '../domain/errors.ts';
 import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domain/event.ts';
-import { audienceOf, matchesAny, MAX_TOPICS_PER_CONNECTION, topicSchema, type Topic } from '../domain/topic.ts';
+import { ALL_TOPICS, audienceOf, followedTopicSchema, matchesAny, MAX_TOPICS_PER_CONNECTION, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { LiveFeed } from './feed.ts';
 
 const subscribeSchema = z.strictObject({
-  topics: z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`),
+  topics: z.array(followedTopicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`),
   since: cursorSchema.optional(),
 });
-const unsubscribeSchema = z.strictObject({ topics: z.array(topicSchema).max(MAX_TOPICS_PER_CONNECTION) });
+const unsubscribeSchema = z.strictObject({ topics: z.array(followedTopicSchema).max(MAX_TOPICS_PER_CONNECTION) });
 
 type Ack = (answer: unknown) => void;
 
@@ -67,7 +67,7 @@ export class SocketIoChannel {
   }
 
   private deliver(event: NewsEvent): void {
-    this.io.to(audienceOf(event.topics).map(room)).emit('news', event);
+    this.io.to([...audienceOf(event.topics), ALL_TOPICS].map(room)).emit('news', event);
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
   }
 

@@ -10,6 +10,14 @@ export const topicSchema = z
   .string()
   .regex(TOPIC_RE, 'a topic is 1 to 4 lowercase slugs separated by "/", each [a-z0-9][a-z0-9-]{0,62}');
 
+/** What a reader follows to get every topic (Socket.IO, SSE, /events): no published topic can be `*`. */
+export const ALL_TOPICS = '*' as Topic;
+
+/** A topic to follow: a topic, or `*` for every topic. */
+export const followedTopicSchema = z.union([topicSchema, z.literal(ALL_TOPICS)], {
+  error: 'a topic is 1 to 4 lowercase slugs separated by "/", each [a-z0-9][a-z0-9-]{0,62}, or * for every topic',
+});
+
 /** `world/middle-east/iraq` -> [`world`, `world/middle-east`, `world/middle-east/iraq`]. */
 export function ancestorsAndSelf(topic: Topic): Topic[] {
   const parts = topic.split('/');
@@ -18,7 +26,7 @@ export function ancestorsAndSelf(topic: Topic): Topic[] {
 
 /** Whoever follows `followed` gets what is published to `published` (hierarchy included). */
 export function covers(followed: Topic, published: Topic): boolean {
-  return published === followed || published.startsWith(followed + '/');
+  return followed === ALL_TOPICS || published === followed || published.startsWith(followed + '/');
 }
 
 /** True when any of the followed topics covers any of the published ones. */
@@ -56,4 +64,4 @@ export const MAX_TOPICS_PER_CONNECTION = 100;
 export const topicListParam = z
   .string({ error: 'required: comma-separated topics' })
   .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-  .pipe(z.array(topicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`));
+  .pipe(z.array(followedTopicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`));

@@ -12,12 +12,12 @@ const eventsQuery = z.object({
 });
 
 /** /api/v1/topics and /api/v1/events: public reads straight from the store. */
-export function readingRoutes(store: Store, siteTopics: readonly Topic[]): Router {
+export function readingRoutes(store: Store, siteTopics: readonly Topic[], names: Readonly<Record<Topic, string>> = {}): Router {
   const r = Router();
   r.get('/topics', async (_req, res) => {
     const counts = await store.topicCounts();
     for (const t of siteTopics) if (!counts.has(t)) counts.set(t, 0);
-    const topics = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([topic, articles]) => ({ topic, articles }));
+    const topics = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([topic, articles]) => ({ topic, name: names[topic] ?? topic, offered: siteTopics.includes(topic), articles }));
     res.json({ topics });
   });
   r.get('/events', async (req, res) => {

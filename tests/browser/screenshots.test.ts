@@ -4,21 +4,33 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
+import { NewsSite, newsPage } from '../support/site.ts';
 
 // The README's pictures are refreshed on request (SCREENSHOTS=update); ordinary runs write them under tests/.tmp so
 // that running the tests does not change tracked files.
 const DIR = fileURLToPath(new URL(process.env.SCREENSHOTS === 'update' ? '../../docs/screenshots/' : '../.tmp/screenshots/', import.meta.url));
 let srv: TestServer;
 let browser: Browser;
+/** A stand-in news site on another origin, with the banner. */
+let site: NewsSite;
 
 beforeAll(async () => {
-  srv = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0', TOPICS: 'world,world/middle-east,us/politics,business,sport' });
+  site = await NewsSite.start({
+    '/': () => newsPage({ server: srv.url, topics: 'world' }),
+    '/ar': () => newsPage({ server: srv.url, lang: 'ar', topics: 'world' }),
+  });
+  srv = await startServer({
+    RATE_LIMIT_PUBLISH_PER_SECOND: '0',
+    TOPICS: 'world=World,world/middle-east=Middle East,us/politics=US politics,business=Business,sport=Sport',
+    CORS_ORIGINS: site.url,
+  });
   browser = await launchChromium();
   mkdirSync(DIR, { recursive: true });
 });
 afterAll(async () => {
   await browser?.close();
   await srv?.close();
+  await site?.close();
 });
 
 /** Screenshots of what readers and editors see, for the README; they also check that the pages render. */
@@ -59,6 +71,35 @@ describe('screenshots', () => {
     await page.click('button[value="publish"]');
     await page.getByText(/^400 validation_failed/).waitFor({ timeout: 10_000 });
     await page.screenshot({ path: `${DIR}newsroom.png`, fullPage: true });
+    await context.close();
+  });
+});
+
+describe('banner screenshots', () => {
+  const cases = [
+    { name: 'banner-desktop-en', path: '/', viewport: { width: 1200, height: 640 }, mobile: false, locale: 'en-GB',
+      article: { id: 'banner-en', headline: 'Ceasefire agreed after overnight talks, both sides confirm', urgency: 1, language: 'en' } },
+    { name: 'banner-phone-en', path: '/', viewport: { width: 390, height: 740 }, mobile: true, locale: 'en-US',
+      article: { id: 'banner-en-2', headline: 'Parliament dissolved ahead of snap election in June', urgency: 2, language: 'en' } },
+    { name: 'banner-desktop-ar', path: '/ar', viewport: { width: 1200, height: 640 }, mobile: false, locale: 'ar-EG',
+      article: { id: 'banner-ar', headline: 'الاتفاق على وقف إطلاق النار بعد محادثات ليلية', urgency: 1, language: 'ar' } },
+    { name: 'banner-phone-ar', path: '/ar', viewport: { width: 390, height: 740 }, mobile: true, locale: 'ar-EG',
+      article: { id: 'banner-ar-2', headline: 'حل البرلمان قبل انتخابات مبكرة في يونيو', urgency: 2, language: 'ar' } },
+  ];
+  it.each(cases)('$name', async (c) => {
+    // A world event first, so that the banner starts from a real cursor.
+    await api(srv.url, 'POST', '/api/v1/articles', { id: `${c.name}-seed`, headline: 'Earlier', topics: ['world'], urgency: 6 }, srv.auth);
+    const context = await browser.newContext({ viewport: c.viewport, isMobile: c.mobile, hasTouch: c.mobile, locale: c.locale, reducedMotion: 'reduce' });
+    const page = await context.newPage();
+    const started = page.waitForResponse((r) => r.url().startsWith(`${srv.url}/api/v1/events?`), { timeout: 10_000 });
+    await page.goto(`${site.url}${c.path}`);
+    await started;
+    await api(srv.url, 'POST', '/api/v1/articles', { ...c.article, topics: ['world/middle-east'], url: `https://news.example.com/${c.article.id}` }, srv.auth);
+    const strip = page.locator('newspush-banner .strip');
+    await strip.locator('.headline').getByText(c.article.headline).waitFor({ timeout: 10_000 });
+    expect(await strip.getAttribute('dir')).toBe(c.article.language === 'ar' ? 'rtl' : 'ltr');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.screenshot({ path: `${DIR}${c.name}.png` });
     await context.close();
   });
 });

@@ -57,7 +57,15 @@ describe('configuration from the environment', () => {
     });
   });
 
+  it('reads display names in TOPICS', () => {
+    const c = load({ TOPICS: 'world, world/middle-east=Middle East ,sport=Sport & games' });
+    expect(c.topics).toEqual(['world', 'world/middle-east', 'sport']);
+    expect(c.topicNames).toEqual({ 'world/middle-east': 'Middle East', sport: 'Sport & games' });
+  });
+
   it.each([
+    ['TOPICS', 'world=,sport'],
+    ['TOPICS', 'World=World news'],
     ['PORT', 'eighty'],
     ['PORT', '70000'],
     ['REDIS_URL', 'localhost:6379'],
