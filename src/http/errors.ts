@@ -8,6 +8,8 @@ import { StoreUnavailableError } from '../storage/store.ts';
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof StoreUnavailableError) return new ApiError('unavailable', 'Storage is unavailable; retry later.', undefined, undefined, { 'Retry-After': '1' });
+  // Express could not percent-decode a path parameter (`/api/v1/articles/%E0%A4%A`).
+  if (err instanceof URIError) return new ApiError('validation_failed', 'The URL path is not valid percent-encoded UTF-8.', [{ field: '(path)', message: err.message }]);
   const e = err as { type?: string; status?: number; statusCode?: number };
   // body-parser's errors
   if (e?.type === 'entity.too.large') return new ApiError('payload_too_large');
