@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLogger } from '../support/logs.ts';
 import { freePort } from '../support/redis.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
@@ -16,18 +15,6 @@ async function publishWith(url: string, k: string, topics = ['world']): Promise<
   n += 1;
   const r = await api(url, 'POST', '/api/v1/articles', { id: `rot-${n}`, headline: 'x', topics }, { Authorization: `Bearer ${k}` });
   return r.status;
-}
-
-/** A pino logger whose JSON lines the test can read. */
-function capturedLogger() {
-  const lines: Array<Record<string, any>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
 }
 
 describe('PUBLISHER_KEYS_FILE follows the file while the server runs', () => {
