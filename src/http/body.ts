@@ -8,15 +8,29 @@ export const MAX_JSON_DEPTH = 32;
 /** Enough details to fix a body; a body full of bad strings does not get an answer as large as itself. */
 const MAX_DETAILS = 20;
 
-const NUL = /\0/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** String.prototype.isWellFormed (ES2024, in Node 20): native and fast, where a regex over 1 MiB takes ~20 ms. */
+const isWellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** Why a string from a body is refused, or null when it is fine. */
 function badText(s: string): string | null {
-  if (NUL.test(s)) return 'contains a NUL character (U+0000)';
-  if (LONE_SURROGATE.test(s)) return 'contains a lone surrogate (half of a UTF-16 pair); send well-formed Unicode';
+  if (s.includes('\0')) return 'contains a NUL character (U+0000)';
+  if (!isWellFormed(s)) return 'contains a lone surrogate (half of a UTF-16 pair); send well-formed Unicode';
   return null;
 }
+
+/** A container met while walking a body; its path is spelled out only when something in it is refused. */
+interface Frame {
+  value: object;
+  parent: Frame | null;
+  key: string;
+  depth: number;
+}
+
+const pathOf = (frame: Frame | null, key?: string | number): string => {
+  const parts: string[] = key === undefined ? [] : [String(key)];
+  for (let f = frame; f && f.parent; f = f.parent) parts.push(f.key);
+  return parts.reverse().join('.');
+};
 
 /**
  * Checks a parsed body before any route sees it, without recursion (a hostile body cannot blow the stack):
@@ -25,26 +39,30 @@ function badText(s: string): string | null {
  */
 export function checkBodyShape(body: unknown): void {
   const bad: ErrorDetail[] = [];
-  const note = (field: string, s: string, what: 'value' | 'key') => {
+  const note = (s: string, frame: Frame | null, key: string | number | undefined, what: 'value' | 'key') => {
     const why = badText(s);
-    if (why && bad.length < MAX_DETAILS) bad.push({ field: field || '(body)', message: what === 'key' ? `field name ${why}` : why });
+    if (why && bad.length < MAX_DETAILS) bad.push({ field: pathOf(frame, key) || '(body)', message: what === 'key' ? `field name ${why}` : why });
   };
-  if (typeof body === 'string') note('', body, 'value');
-  const stack: Array<{ value: object; path: string; depth: number }> = [];
-  if (body !== null && typeof body === 'object') stack.push({ value: body, path: '', depth: 1 });
+  if (typeof body === 'string') note(body, null, undefined, 'value');
+  const stack: Frame[] = [];
+  if (body !== null && typeof body === 'object') stack.push({ value: body, parent: null, key: '', depth: 1 });
   while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
-    if (depth > MAX_JSON_DEPTH) {
+    const frame = stack.pop()!;
+    if (frame.depth > MAX_JSON_DEPTH) {
       throw new ApiError('validation_failed', `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`, [
-        { field: path || '(body)', message: `at most ${MAX_JSON_DEPTH} levels of nested objects and arrays` },
+        { field: pathOf(frame) || '(body)', message: `at most ${MAX_JSON_DEPTH} levels of nested objects and arrays` },
       ]);
     }
-    const entries: Iterable<[string | number, unknown]> = Array.isArray(value) ? value.entries() : Object.entries(value);
-    for (const [key, child] of entries) {
-      const field = path ? `${path}.${key}` : String(key);
-      if (typeof key === 'string') note(field, key, 'key');
-      if (typeof child === 'string') note(field, child, 'value');
-      else if (child !== null && typeof child === 'object') stack.push({ value: child, path: field, depth: depth + 1 });
+    const value = frame.value as Record<string, unknown>;
+    const array = Array.isArray(value);
+    const keys = array ? null : Object.keys(value);
+    const n = array ? (value as unknown as unknown[]).length : keys!.length;
+    for (let i = 0; i < n; i++) {
+      const key = array ? i : keys![i]!;
+      if (!array) note(key as string, frame, key, 'key');
+      const child = value[key];
+      if (typeof child === 'string') note(child, frame, key, 'value');
+      else if (child !== null && typeof child === 'object') stack.push({ value: child, parent: frame, key: String(key), depth: frame.depth + 1 });
     }
   }
   if (bad.length > 0) throw new ApiError('validation_failed', `Invalid ${bad.map((d) => d.field).join(', ')}.`, bad);
