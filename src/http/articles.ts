@@ -1,8 +1,7 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import type { Article } from '../domain/article.ts';
+import { languageSchema, type Article } from '../domain/article.ts';
 import { ApiError, parseOrThrow } from '../domain/errors.ts';
-import { languageSchema } from '../domain/article.ts';
 import { topicSchema } from '../domain/topic.ts';
 import type { NewsService, WriteResult } from '../news/service.ts';
 import { assertInScope, requirePublisher } from './auth.ts';
