@@ -11,6 +11,7 @@ import { SocketIoChannel } from './delivery/socketio.ts';
 import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { PublisherKeyRing, type ReloadResult } from './http/publisher-keys.ts';
 import { opsRoutes } from './http/ops.ts';
 import { makeLimiter, rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
@@ -37,6 +38,8 @@ export interface App {
   readonly metrics: Metrics;
   /** Starts listening on config.host:config.port (port 0: a free one). */
   listen(): Promise<AddressInfo>;
+  /** Re-reads PUBLISHER_KEYS_FILE (main.ts calls it on SIGHUP); invalid files keep the keys in force. */
+  reloadPublisherKeys(): ReloadResult;
   /** Stops taking work, closes clients, channels and storage in reverse order of creation. */
   close(): Promise<void>;
   /** Stops at once without finishing work in flight, as a crash would; what it held is taken over by other nodes (tests). */
@@ -63,8 +66,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.weakPublisherKeys.length > 0) {
     logger.warn({ publishers: config.weakPublisherKeys }, 'publisher keys shorter than 16 characters are easy to guess');
   }
+  if (config.trustProxy === true) {
+    logger.warn(
+      { trustProxy: true },
+      'TRUST_PROXY=true believes every X-Forwarded-For address, so a client can send its own and step past per-address limits; set TRUST_PROXY to the number of proxies in front (e.g. 1) or their addresses',
+    );
+  }
   const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
   let closing = false;
+  const publisherKeys = new PublisherKeyRing(config.publisherKeys, config.publisherKeysFile, logger);
+  publisherKeys.watch();
+  closers.push(['publisher keys', () => publisherKeys.close()]);
 
   const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
   if (redis) closers.push(['redis connections', () => redis.close()]);
@@ -155,9 +167,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.corsOrigins) http.use(['/api', '/client'], cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
   // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
   const resolveId = async (id: string) => articleIdFor(id);
-  http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
+  http.use('/api/v1/articles', articleRoutes({ news, publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
-  http.use('/api/v1/ninjs', ninjsRouter({ config, news, logger, publishLimit, now }));
+  http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit, keys: publisherKeys, now }));
   http.use('/api/v1', readingRoutes(store, config.topics, config.topicNames));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
@@ -196,6 +208,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           resolve(server.address() as AddressInfo);
         });
       }),
+    reloadPublisherKeys: () => publisherKeys.reload('SIGHUP'),
     close: () => shutdown(false),
     abort: () => shutdown(true),
   };
