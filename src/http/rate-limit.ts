@@ -26,17 +26,30 @@ export function makeLimiter(o: LimitOptions): RateLimiterAbstract | null {
   });
 }
 
+/**
+ * Takes one point from `key`'s budget, or throws 429 `rate_limited` with Retry-After (as a header over HTTP and
+ * as `retryAfter` seconds in the error, for Socket.IO acks and connect errors).
+ */
+export async function consume(limiter: RateLimiterAbstract | null, key: string): Promise<void> {
+  if (!limiter) return;
+  try {
+    await limiter.consume(key);
+  } catch (rej) {
+    if (!(rej instanceof RateLimiterRes)) throw rej;
+    const seconds = Math.max(1, Math.ceil(rej.msBeforeNext / 1000));
+    throw new ApiError('rate_limited', `Too many requests; retry in ${seconds} s.`, undefined, { retryAfter: seconds }, { 'Retry-After': String(seconds) });
+  }
+}
+
 /** Express middleware answering 429 `rate_limited` with Retry-After once `keyOf(req)` is over its limit. */
 export function rateLimit(limiter: RateLimiterAbstract | null, keyOf: (req: Request, res: Parameters<RequestHandler>[1]) => string): RequestHandler {
   return async (req, res, next) => {
     if (!limiter) return next();
     try {
-      await limiter.consume(keyOf(req, res));
+      await consume(limiter, keyOf(req, res));
       next();
-    } catch (rej) {
-      if (!(rej instanceof RateLimiterRes)) return next(rej);
-      const retryAfter = String(Math.max(1, Math.ceil(rej.msBeforeNext / 1000)));
-      next(new ApiError('rate_limited', `Too many requests; retry in ${retryAfter} s.`, undefined, undefined, { 'Retry-After': retryAfter }));
+    } catch (err) {
+      next(err);
     }
   };
 }
