@@ -50,6 +50,8 @@ interface EngineConn {
   on(e: string, f: () => void): void;
   off(e: string, f: () => void): void;
   newspushAddress?: string;
+  /** When its write buffer was last handed to the transport (or when it connected). */
+  newspushFlushedAt?: number;
 }
 
 /**
@@ -102,6 +104,7 @@ function failure(err: unknown) {
 export class SocketIoChannel {
   readonly io: Server;
   private readonly removeSink: () => void;
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(
     httpServer: HttpServer,
@@ -119,10 +122,16 @@ export class SocketIoChannel {
     });
     // Socket.IO keeps the handshake request of every connection unless told not to (kilobytes each).
     // The client's address is taken from it first (behind a proxy, from the headers the app trusts).
-    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string }) => {
+    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number }) => {
       if (raw.request) raw.newspushAddress = this.budget.addressOf(raw.request);
       raw.request = null;
+      raw.newspushFlushedAt = Date.now();
     });
+    this.io.engine.on('flush', (conn: EngineConn) => {
+      conn.newspushFlushedAt = Date.now();
+    });
+    this.sweep = setInterval(() => this.dropStalled(), Math.max(1_000, feed.limits.drainTimeoutMs / 3));
+    this.sweep.unref();
     this.io.use((socket, next) => {
       const refuse = (err: unknown) => {
         const e = failure(err).error;
@@ -142,6 +151,22 @@ export class SocketIoChannel {
   private deliver(event: NewsEvent): void {
     this.io.to(audienceOf(event.topics).map(room)).emit('news', event);
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
+  }
+
+  /**
+   * Live delivery cannot wait for a socket (a broadcast is encoded once for all): a socket whose transport has
+   * still not finished its last write (or has events waiting for it) a drain deadline after it was last handed
+   * any has stopped reading, and is dropped before its queue grows without bound. It reconnects with its cursor.
+   */
+  private dropStalled(): void {
+    const now = Date.now();
+    for (const socket of this.io.of('/').sockets.values()) {
+      const conn = socket.conn as unknown as EngineConn;
+      const waiting = conn.writeBuffer.length > 0 || !conn.transport.writable;
+      if (!waiting || now - (conn.newspushFlushedAt ?? now) <= this.feed.limits.drainTimeoutMs) continue;
+      this.logger.info('dropping a Socket.IO client that stopped reading');
+      socket.disconnect(true);
+    }
   }
 
   private addressOf(socket: Socket): string {
@@ -290,6 +315,7 @@ export class SocketIoChannel {
 
   /** Disconnects every client; the HTTP server belongs to the app, which closes it (io.close() would wait on it). */
   async close(): Promise<void> {
+    clearInterval(this.sweep);
     this.removeSink();
     this.io.disconnectSockets(true);
     this.io.engine.close();

@@ -214,3 +214,36 @@ describe('a socket that goes away', () => {
     }
   });
 });
+
+describe('a live socket that stops reading', () => {
+  it('is dropped once its events have waited past the drain deadline; a reading one keeps everything', async () => {
+    const srv = await startServer({ REPLAY_DRAIN_TIMEOUT_SECONDS: '1' });
+    try {
+      const reading = await NewsClient.connect(srv.url, { topics: ['live'] });
+      const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/socket.io/?EIO=4&transport=websocket`);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('error', reject);
+        ws.on('message', (data) => {
+          const m = String(data);
+          if (m.startsWith('0')) ws.send(`40${JSON.stringify({ topics: ['live'] })}`);
+          else if (m.startsWith('40')) {
+            ws.pause();
+            resolve();
+          }
+        });
+      });
+      const connections = async () => Number(/newspush_connections\{channel="socketio"\} (\d+)/.exec(await srv.app.metrics.registry.metrics())?.[1]);
+      expect(await connections()).toBe(2);
+      // 50 MB of live events: more than the kernel's socket buffers take (up to 32 MB here), so the stalled socket's queue grows.
+      const events = await fillHistory(srv.app.store, { count: 500, bodyBytes: 100_000, topics: () => ['live'] });
+      await waitFor('the stalled socket to be dropped', async () => (await connections()) === 1 || undefined, 20_000);
+      await reading.waitForCount(500, 20_000);
+      expect(reading.ids).toEqual(events.map((e) => e.id));
+      expect(reading.socket.connected).toBe(true);
+      reading.close();
+      ws.terminate();
+    } finally {
+      await srv.close();
+    }
+  });
+});
