@@ -235,6 +235,8 @@ export class LiveFeed {
           req.send(e);
           replayed++;
         }
+        // Buffered events this read covered need no room: only what the client still needs counts against the bound.
+        if (lastSeen !== null) buffer = buffer.filter((e) => compareIds(e.id, lastSeen!) > 0);
         await this.drain(req, signal);
         if (overflowed) return overflow;
         if (!page.more) break;
