@@ -178,6 +178,31 @@ describe('history reads are budgeted per client address', () => {
   });
 });
 
+describe('the events API', () => {
+  it('cuts an answer at 1 MiB of events and says more follow; the pages together give each event once', async () => {
+    const srv = await startServer({ RATE_LIMIT_HISTORY_PER_MINUTE: '0' });
+    try {
+      const history = await fillHistory(srv.app.store, { count: 31, bodyBytes: 100_000, topics: () => ['big'] });
+      const got: string[] = [];
+      let since = history[0]!.id;
+      for (let pages = 0; ; pages++) {
+        expect(pages).toBeLessThan(10);
+        const r = await fetch(`${srv.url}/api/v1/events?topics=big&since=${since}&limit=1000`);
+        const text = await r.text();
+        expect(text.length).toBeLessThan(1024 * 1024 + 110_000);
+        const body = JSON.parse(text) as { events: NewsEvent[]; more: boolean };
+        got.push(...body.events.map((e) => e.id));
+        if (!body.more) break;
+        expect(body.events.length).toBeGreaterThan(0);
+        since = body.events.at(-1)!.id;
+      }
+      expect(got).toEqual(history.slice(1).map((e) => e.id));
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('a socket that goes away', () => {
   it('has its queued subscriptions dropped, not run; at most a few may wait', async () => {
     const srv = await startServer({ RATE_LIMIT_HISTORY_PER_MINUTE: '0', REPLAY_CONCURRENCY: '1', REPLAY_MAX_EVENTS: '5000' });
