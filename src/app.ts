@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
@@ -47,6 +48,14 @@ export interface AppOptions {
   sseHeartbeatMs?: number;
   /** Test-only Web Push knobs (the local push service's CA and loopback address). */
   push?: PushTestOptions;
+}
+
+/** The caller's X-Request-Id when it looks like one (a proxy's), else a fresh one; echoed on the response. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -121,9 +130,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Probes and scrapes would drown the log; long-lived streams are logged when they end.
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      // A request line says what was asked and how it ended (plus responseTime), not every header.
+      genReqId: requestId,
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
-  http.use(
+  const securityHeaders = (overHttps: boolean) =>
     helmet({
       contentSecurityPolicy: {
         directives: {
@@ -137,13 +152,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           objectSrc: ["'none'"],
           // The alerts page is meant to be embedded in news sites.
           frameAncestors: ['*'],
+          // Only over https: on plain http (a LAN address, the compose stack) it would send every fetch to https.
+          upgradeInsecureRequests: overHttps ? [] : null,
         },
       },
       frameguard: false,
       // Sites on other origins load /socket.io/socket.io.js and the API from here.
       crossOriginResourcePolicy: { policy: 'cross-origin' },
-    }),
-  );
+    });
+  const [httpsHeaders, httpHeaders] = [securityHeaders(true), securityHeaders(false)];
+  // req.secure: the connection, or X-Forwarded-Proto from a proxy that TRUST_PROXY trusts.
+  http.use((req, res, next) => (req.secure ? httpsHeaders : httpHeaders)(req, res, next));
   http.use(opsRoutes(metrics, ready));
   if (config.corsOrigins) http.use('/api', cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
   // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
@@ -155,6 +174,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
+  // Browsers ask for /favicon.ico before (or without) reading a page's <link rel="icon">.
+  http.get('/favicon.ico', (_req, res) => res.redirect(301, '/favicon.svg'));
   http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));

@@ -20,6 +20,8 @@ export interface Config {
   port: number;
   host: string;
   redisUrl: string | null;
+  /** How long start-up waits for REDIS_URL to answer before giving up (exit 2). */
+  redisConnectTimeoutSeconds: number;
   publisherKeys: PublisherKey[];
   /** True when no PUBLISHER_KEYS were given and one key was made up at start. */
   generatedPublisherKey: boolean;
@@ -151,6 +153,7 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     port: read(env, 'PORT', int(0, 65535), 3000),
     host: read(env, 'HOST', z.string().min(1), '0.0.0.0'),
     redisUrl,
+    redisConnectTimeoutSeconds: read(env, 'REDIS_CONNECT_TIMEOUT_SECONDS', int(1, 600), 10),
     publisherKeys: keys,
     generatedPublisherKey: generated,
     weakPublisherKeys: keys.filter((k) => k.key.length < 16).map((k) => k.name),
