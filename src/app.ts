@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config.ts';
@@ -12,6 +12,7 @@ import { SocketIoChannel } from './delivery/socketio.ts';
 import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { openApiRoute } from './http/openapi.ts';
 import { opsRoutes } from './http/ops.ts';
 import { makeLimiter, rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
@@ -31,6 +32,8 @@ export interface App {
   readonly config: Config;
   readonly logger: Logger;
   readonly server: Server;
+  /** The Express application behind `server` (its router stack lists every route it serves). */
+  readonly express: Express;
   readonly store: Store;
   readonly news: NewsService;
   readonly metrics: Metrics;
@@ -170,6 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit }));
+  http.use(openApiRoute());
   http.use('/api/v1', readingRoutes(store, config.topics));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
@@ -199,6 +203,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config,
     logger,
     server,
+    express: http,
     store,
     news,
     metrics,
