@@ -117,6 +117,8 @@ export async function follow(o: FollowOptions): Promise<void> {
     const parser = createParser({
       onRetry: (ms) => (retryMs = Math.max(ms, 500)),
       onEvent: (m) => {
+        // One chunk can hold many replayed events: none is printed after --max was reached.
+        if (done.signal.aborted) return;
         if (m.event === 'resync') {
           cursor = null;
           o.cursors.set(key, null);

@@ -39,7 +39,7 @@ export function startupMessage(info: StartupInfo): string {
     '',
     `  Alerts page       ${local}/`,
     `  Newsroom console  ${local}/newsroom.html`,
-    `  API               ${local}/api/v1/  (OpenAPI: ${local}/api/v1/openapi.json)`,
+    `  API               ${local}/api/v1/openapi.json  (OpenAPI 3.1: every route, with its schemas)`,
     ...others.map((o, i) => `  ${i === 0 ? 'On your network' : '               '}   ${o}/`),
     '',
   ];

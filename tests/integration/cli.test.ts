@@ -148,6 +148,11 @@ describe('npx newspush against a running server', () => {
     const since = await done(cli(['follow', 'sport', '--max', '2', '--since', first, '--json'], env));
     const events = since.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => e.article.id)).toEqual(['f-2', 'f-3']);
+
+    // A replay that arrives in one piece still stops at --max.
+    const one = await done(cli(['follow', 'sport', '--max', '1', '--since', first], env));
+    expect(one.out.trim().split('\n')).toHaveLength(1);
+    expect(one.out).toContain('f-2 v1');
   });
 
   it('vapid prints a key pair as environment lines', async () => {

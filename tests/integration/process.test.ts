@@ -39,7 +39,7 @@ describe('the server process (npm start)', () => {
     const printed: string = await waitFor('the printed addresses', () => (/API\s+(\S+)/.test(p.output()) ? p.output() : undefined), 20_000);
     const page = /Alerts page\s+(\S+)/.exec(printed)?.[1];
     const consolePage = /Newsroom console\s+(\S+)/.exec(printed)?.[1];
-    const openapi = /OpenAPI: (\S+)\)/.exec(printed)?.[1];
+    const openapi = /API\s+(\S+)/.exec(printed)?.[1];
     expect([page, consolePage, openapi]).toEqual([`http://localhost:${port}/`, `http://localhost:${port}/newsroom.html`, `http://localhost:${port}/api/v1/openapi.json`]);
     for (const url of [page!, consolePage!, openapi!]) {
       const res = await fetch(url.replace('localhost', '127.0.0.1'));
