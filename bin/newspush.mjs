@@ -13,6 +13,12 @@ if (existsSync(source)) {
   cli = await import(new URL('../dist/cli/newspush.js', import.meta.url).href);
 }
 
+// `newspush follow world | head -3`: a reader that has seen enough is not an error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const stop = new AbortController();
 process.once('SIGINT', () => stop.abort());
 process.once('SIGTERM', () => stop.abort());
