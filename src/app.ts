@@ -12,7 +12,7 @@ import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { opsRoutes } from './http/ops.ts';
-import { makeLimiter, rateLimit } from './http/rate-limit.ts';
+import { rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
 import { EmbargoScheduler } from './ninjs/embargo.ts';
 import { articleIdFor } from './ninjs/ids.ts';
@@ -21,9 +21,7 @@ import { NewsService } from './news/service.ts';
 import { createPush, type PushTestOptions } from './push/module.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
-import { MemoryStore } from './storage/memory.ts';
-import { RedisFactory } from './storage/redis-connection.ts';
-import { RedisStore } from './storage/redis.ts';
+import { openEngine, type Engine } from './storage/engine.ts';
 import type { Store } from './storage/store.ts';
 
 export interface App {
@@ -37,8 +35,6 @@ export interface App {
   listen(): Promise<AddressInfo>;
   /** Stops taking work, closes clients, channels and storage in reverse order of creation. */
   close(): Promise<void>;
-  /** Stops at once without finishing work in flight, as a crash would; what it held is taken over by other nodes (tests). */
-  abort(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -47,6 +43,11 @@ export interface AppOptions {
   sseHeartbeatMs?: number;
   /** Test-only Web Push knobs (the local push service's CA and loopback address). */
   push?: PushTestOptions;
+  /**
+   * Builds the stateful parts (default: openEngine, memory or Redis as the config says); the app closes what it
+   * returns. The seam for embedding the server with parts of one's own, e.g. a push queue wrapped to fail.
+   */
+  engine?: (config: Config, logger: Logger) => Promise<Engine>;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -59,31 +60,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.weakPublisherKeys.length > 0) {
     logger.warn({ publishers: config.weakPublisherKeys }, 'publisher keys shorter than 16 characters are easy to guess');
   }
-  const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
+  const closers: Array<[string, () => Promise<void> | void]> = [];
   let closing = false;
 
-  const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
-  if (redis) closers.push(['redis connections', () => redis.close()]);
-  const retention = {
-    maxEvents: config.historyMaxEvents,
-    maxAgeSeconds: config.historyMaxAgeSeconds,
-    articleTtlSeconds: config.articleTtlSeconds,
-  };
-  let store: Store;
-  if (redis) {
-    store = await RedisStore.open(redis, retention);
-  } else {
-    store = new MemoryStore(retention);
-  }
-  closers.push(['store', () => store.close()]);
+  // The one place where memory or Redis is chosen: every stateful part comes from the engine.
+  const engine = await (options.engine ?? openEngine)(config, logger);
+  closers.push(['storage engine', () => engine.close()]);
+  const { store } = engine;
 
   const news = new NewsService({ store });
-  news.onCommitted((e) => {
-    metrics.eventsPublished.inc({ type: e.type });
-  });
 
-  const push = await createPush({ config, store, news, redis, logger, metrics, test: options.push });
-  closers.push(['web push', (force) => push.close(force)]);
+  const push = await createPush({ config, engine, logger, metrics, test: options.push });
+  closers.push(['web push', () => push.close()]);
 
   const embargoes = new EmbargoScheduler(store, news, logger);
   embargoes.start();
@@ -102,12 +90,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs);
   closers.push(['sse', () => sse.close()]);
 
-  const publishLimiter = makeLimiter({
-    points: config.rateLimitPublishPerSecond,
-    durationSeconds: 1,
-    keyPrefix: redis ? redis.keys.key('rl', 'publish') : 'publish',
-    redis: redis ? redis.shared('limits') : null,
-  });
+  const publishLimiter = engine.limiter('publish', config.rateLimitPublishPerSecond, 1);
   const publishLimit = rateLimit(publishLimiter, (_req, res) => String(res.locals.publisher));
 
   const ready = async () => {
@@ -159,13 +142,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));
 
-  const shutdown = async (force: boolean) => {
+  const shutdown = async () => {
     if (closing) return;
     closing = true;
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const [name, close] of closers.reverse()) {
       try {
-        await close(force);
+        await close();
       } catch (err) {
         logger.warn({ err, part: name }, 'error while closing');
       }
@@ -189,7 +172,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           resolve(server.address() as AddressInfo);
         });
       }),
-    close: () => shutdown(false),
-    abort: () => shutdown(true),
+    close: shutdown,
   };
 }

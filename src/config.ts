@@ -29,6 +29,8 @@ export interface Config {
   vapidSubject: string;
   pushEndpointHosts: string[];
   pushTtlSeconds: number;
+  /** With Redis: how long push work held by a node that stopped answering waits before another node takes it over. */
+  pushTakeoverMs: number;
   historyMaxEvents: number;
   historyMaxAgeSeconds: number;
   articleTtlSeconds: number;
@@ -158,6 +160,7 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     vapidSubject,
     pushEndpointHosts: hosts.length > 0 ? hosts : DEFAULT_PUSH_HOSTS,
     pushTtlSeconds: read(env, 'PUSH_TTL_SECONDS', int(0, 2_419_200), 21_600),
+    pushTakeoverMs: read(env, 'PUSH_TAKEOVER_MS', int(1_000, 600_000), 10_000),
     historyMaxEvents: read(env, 'HISTORY_MAX_EVENTS', int(1, 10_000_000), 10_000),
     historyMaxAgeSeconds: read(env, 'HISTORY_MAX_AGE_SECONDS', int(1), 86_400),
     articleTtlSeconds: read(env, 'ARTICLE_TTL_SECONDS', int(1), 604_800),

@@ -29,31 +29,22 @@ export interface PublishOptions {
 export interface NewsServiceDeps {
   store: Store;
   now?: () => Date;
-  /** Called on the node that wrote the event, once per event: the seam for Web Push. */
-  onCommitted?: (event: NewsEvent) => void | Promise<void>;
 }
 
 const MAX_CAS_ATTEMPTS = 8;
 
 /**
  * The one path every change to an article takes: validate, build the new version, store it with its event
- * (compare-and-set, so concurrent writers on several nodes cannot both win), then hand the event on. Delivery to
- * Socket.IO and SSE clients follows the store's tail, so it is the same for events written by any node.
+ * (compare-and-set, so concurrent writers on several nodes cannot both win). Its answer says only whether the
+ * write is stored: every consumer (Socket.IO, SSE, Web Push) follows the history, whatever node wrote the event.
  */
 export class NewsService {
   private readonly store: Store;
   private readonly now: () => Date;
-  private readonly committedHooks: Array<(event: NewsEvent) => void | Promise<void>> = [];
 
   constructor(deps: NewsServiceDeps) {
     this.store = deps.store;
     this.now = deps.now ?? (() => new Date());
-    if (deps.onCommitted) this.committedHooks.push(deps.onCommitted);
-  }
-
-  /** Adds a consumer of events written by this node (e.g. the Web Push channel). */
-  onCommitted(hook: (event: NewsEvent) => void | Promise<void>): void {
-    this.committedHooks.push(hook);
   }
 
   async get(id: string): Promise<Article> {
@@ -148,13 +139,8 @@ export class NewsService {
         listed: d.listed,
       });
       if (!r.ok) continue; // another writer got in first: decide again on what it wrote
-      if (r.event) await this.runHooks(r.event);
       return { status: d.status, event: r.event, article: d.next };
     }
     throw new ApiError('conflict', `Article ${id} is being changed concurrently; retry.`);
-  }
-
-  private async runHooks(event: NewsEvent): Promise<void> {
-    for (const hook of this.committedHooks) await hook(event);
   }
 }
