@@ -55,27 +55,30 @@ class Backoff {
 export class MemoryHistoryGroup implements HistoryGroup {
   private readonly backlog: NewsEvent[] = [];
   private handler: GroupHandler | null = null;
-  private stopTail: (() => void) | null = null;
+  private readonly stopTail: () => void;
   private draining: Promise<void> | null = null;
   private readonly backoff = new Backoff();
   private closed = false;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly logger: Logger,
-  ) {}
-
-  consume(handler: GroupHandler): () => Promise<void> {
-    this.handler = handler;
-    this.stopTail = this.store.tail((e) => {
+  ) {
+    // Like the Redis group, it exists from its creation: events appended before consume() are kept for it.
+    this.stopTail = store.tail((e) => {
       this.backlog.push(e);
       this.pump();
     });
+  }
+
+  consume(handler: GroupHandler): () => Promise<void> {
+    this.handler = handler;
+    this.pump();
     return () => this.close();
   }
 
   private pump(): void {
-    if (this.draining || this.closed) return;
+    if (this.draining || this.closed || !this.handler) return;
     this.draining = this.drain().finally(() => {
       this.draining = null;
     });
@@ -97,7 +100,7 @@ export class MemoryHistoryGroup implements HistoryGroup {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.stopTail?.();
+    this.stopTail();
     this.backoff.cancel();
     await this.draining;
   }
