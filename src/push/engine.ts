@@ -40,8 +40,9 @@ const retryable = (r: SendResult) => r.status === 0 || r.status === 429 || r.sta
 /**
  * The Web Push delivery engine. The node that the history group (storage/history-group.ts) hands an event to
  * queues its fan-out job; whichever node takes that job finds the audience through the topic index, applies each
- * subscriber's preferences and queues batches; batches send with bounded concurrency, record what is done (so a batch re-run after a crash skips it), remove gone
- * subscriptions, and queue a delayed retry for 429, 5xx and network errors until the alert's TTL runs out.
+ * subscriber's preferences and queues batches; batches send with bounded concurrency, record what is done (so a
+ * batch re-run after a crash skips it), remove gone subscriptions, and queue a delayed retry for 429, 5xx and
+ * network errors until the alert's TTL runs out.
  */
 export class PushEngine {
   private readonly sent: Counter<'outcome' | 'status'>;
