@@ -46,6 +46,7 @@ export class MemoryQueue<T> implements JobQueue<T> {
   private readonly ready: Array<MemoryJob<T>> = [];
   /** Job ids refusing duplicates, until when (Infinity while the job is not done). */
   private readonly ids = new Map<string, number>();
+  private nextPrune = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private handler: ((data: T) => Promise<void>) | null = null;
   private concurrency = 1;
@@ -59,8 +60,11 @@ export class MemoryQueue<T> implements JobQueue<T> {
     if (this.closed) throw new Error('queue closed');
     if (opts.jobId) {
       const now = Date.now();
-      for (const [id, until] of this.ids) if (until <= now) this.ids.delete(id);
-      if (this.ids.has(opts.jobId)) return;
+      if (now >= this.nextPrune) {
+        this.nextPrune = now + 60_000;
+        for (const [id, until] of this.ids) if (until <= now) this.ids.delete(id);
+      }
+      if ((this.ids.get(opts.jobId) ?? 0) > now) return;
       this.ids.set(opts.jobId, Number.POSITIVE_INFINITY);
     }
     this.schedule({ data, attempt: 0, opts }, opts.delayMs ?? 0);
