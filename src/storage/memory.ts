@@ -94,10 +94,6 @@ export class MemoryStore implements Store {
     return { events: structuredClone(out), head: this.lastId, resync: false };
   }
 
-  async lastEventId(): Promise<EventId | null> {
-    return this.lastId;
-  }
-
   tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void {
     this.handlers.add(handler);
     onStart?.(this.lastId);
@@ -107,10 +103,6 @@ export class MemoryStore implements Store {
   async setIfAbsent(key: string, value: string): Promise<string> {
     if (!this.values.has(key)) this.values.set(key, value);
     return this.values.get(key)!;
-  }
-
-  async getValue(key: string): Promise<string | null> {
-    return this.values.get(key) ?? null;
   }
 
   async hold(item: HeldItem): Promise<void> {

@@ -235,10 +235,6 @@ export class RedisStore implements Store {
     }
   }
 
-  lastEventId(): Promise<EventId | null> {
-    return this.guard(async () => this.lastGenerated());
-  }
-
   private async lastGenerated(): Promise<EventId | null> {
     try {
       const state = infoMap((await this.redis.xinfo('STREAM', this.k('events'))) as unknown[]);
@@ -309,10 +305,6 @@ export class RedisStore implements Store {
       const previous = await this.redis.set(this.k('kv', key), value, 'NX', 'GET');
       return previous ?? value;
     });
-  }
-
-  getValue(key: string): Promise<string | null> {
-    return this.guard(() => this.redis.get(this.k('kv', key)));
   }
 
   hold(item: HeldItem): Promise<void> {

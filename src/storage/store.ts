@@ -42,7 +42,7 @@ export interface Retention {
 
 /**
  * Where articles and the ordered event history live. Two engines implement it, memory (one node, nothing
- * survives a restart) and Redis (shared by every node), and both pass tests/storage.contract.ts.
+ * survives a restart) and Redis (shared by every node), and both pass tests/storage/store.contract.ts.
  */
 export interface Store extends HeldStore {
   readonly kind: 'memory' | 'redis';
@@ -57,8 +57,6 @@ export interface Store extends HeldStore {
    * Without `since`: the latest `limit` matching events, oldest first. `topics` null: every topic.
    */
   readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number): Promise<HistoryPage>;
-  /** Id of the newest event ever appended, or null. */
-  lastEventId(): Promise<EventId | null>;
   /**
    * Calls `handler` with every event appended from now on by any node, in id order, each once. `onStart` is told
    * the id the feed starts after (null: an empty history): events up to it are history, never handed to `handler`.
@@ -67,7 +65,6 @@ export interface Store extends HeldStore {
   tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void;
   /** Small named values (VAPID keys, id aliases): set only when absent; returns the value now stored. */
   setIfAbsent(key: string, value: string): Promise<string>;
-  getValue(key: string): Promise<string | null>;
   /** Throws when the backing service cannot serve. */
   ping(): Promise<void>;
   close(): Promise<void>;

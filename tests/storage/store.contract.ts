@@ -61,7 +61,7 @@ export function describeStoreContract(name: string, make: MakeStore): void {
       const sorted = [...ids].sort(compareIds);
       expect(ids).toEqual(sorted);
       expect(new Set(ids).size).toBe(20);
-      expect(await store.lastEventId()).toBe(ids[19]);
+      expect((await store.readEvents(null, null, 1)).head).toBe(ids[19]);
     });
 
     it('a commit without an event stores silently', async () => {
@@ -144,10 +144,9 @@ export function describeStoreContract(name: string, make: MakeStore): void {
     });
 
     it('keeps small values set-once', async () => {
-      expect(await store.getValue('vapid')).toBeNull();
       expect(await store.setIfAbsent('vapid', 'one')).toBe('one');
       expect(await store.setIfAbsent('vapid', 'two')).toBe('one');
-      expect(await store.getValue('vapid')).toBe('one');
+      expect(await store.setIfAbsent('other', 'three')).toBe('three');
     });
 
     it('holds versions until due, earliest first, and never drops a replaced one', async () => {
