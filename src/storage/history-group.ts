@@ -60,10 +60,11 @@ export class MemoryHistoryGroup implements HistoryGroup {
     store: Store,
     private readonly logger: Logger,
   ) {
-    // Like the Redis group, it exists from its creation: events appended before consume() are kept for it.
+    // Like the Redis group, it exists from its creation: events appended before consume() are kept for it. The
+    // tail calls its handlers inside the commit; the push work starts after them, so sockets get the event first.
     this.stopTail = store.tail((e) => {
       this.backlog.push(e);
-      this.pump();
+      queueMicrotask(() => this.pump());
     });
   }
 
