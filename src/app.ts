@@ -62,7 +62,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
   let closing = false;
 
-  const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
+  const redisEndpoint = config.redisSentinel ?? config.redisUrl;
+  const durability = { minReplicas: config.redisMinReplicas, waitTimeoutMs: config.redisWaitTimeoutMs };
+  const redis = redisEndpoint ? new RedisFactory(redisEndpoint, logger, undefined, durability) : null;
   if (redis) closers.push(['redis connections', () => redis.close()]);
   const retention = {
     maxEvents: config.historyMaxEvents,

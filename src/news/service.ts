@@ -139,7 +139,11 @@ export class NewsService {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const existing = await this.store.getArticle(id);
       const d = await decide(existing);
-      if ('done' in d) return d.done;
+      if ('done' in d) {
+        // An idempotent retry may follow a write that was answered 503: acknowledge it only once it is durable.
+        await this.store.durable();
+        return d.done;
+      }
       const at = this.now().toISOString();
       const r = await this.store.commit({
         expected: existing,

@@ -3,7 +3,7 @@ import { ReplyError } from 'ioredis';
 import type { Article } from '../domain/article.ts';
 import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain/event.ts';
 import { audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
-import type { RedisFactory } from './redis-connection.ts';
+import { isTransientReplyError, type RedisFactory } from './redis-connection.ts';
 import { COMMIT, DROP_HELD, TRIM } from './redis-scripts.ts';
 import {
   StoreUnavailableError,
@@ -82,7 +82,7 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof ReplyError) throw err;
+      if (err instanceof ReplyError && !isTransientReplyError(err)) throw err;
       throw new StoreUnavailableError(err);
     }
   }
@@ -121,6 +121,7 @@ export class RedisStore implements Store {
         ...newTopics,
       );
       if (result === null) return { ok: false };
+      await this.factory.replicated(); // REDIS_MIN_REPLICAS: acknowledged only once replicas have it
       if (!req.event) return { ok: true, event: null };
       return { ok: true, event: { id: result, ...req.event } };
     });
@@ -316,6 +317,7 @@ export class RedisStore implements Store {
       if (item.releaseAt) m.zadd(this.k('held-due'), Date.parse(item.releaseAt), item.id);
       else m.zrem(this.k('held-due'), item.id);
       await m.exec();
+      await this.factory.replicated();
     });
   }
 
@@ -345,6 +347,10 @@ export class RedisStore implements Store {
     return this.guard(async () => {
       await this.redis.ping();
     });
+  }
+
+  durable(): Promise<void> {
+    return this.guard(() => this.factory.replicated());
   }
 
   /** Stops the tail; the connections themselves are closed by the factory's owner. */

@@ -24,10 +24,11 @@ export async function freePort(): Promise<number> {
 export class TestRedis {
   private proc: ChildProcess | null = null;
   readonly dir = mkdtempSync(join(tmpdir(), 'newspush-redis-'));
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number, private readonly extraArgs: string[]) {}
 
-  static async start(): Promise<TestRedis> {
-    const r = new TestRedis(await freePort());
+  /** `extraArgs` go to redis-server after the defaults (e.g. `--replicaof 127.0.0.1 <port>`). */
+  static async start(extraArgs: string[] = []): Promise<TestRedis> {
+    const r = new TestRedis(await freePort(), extraArgs);
     await r.startProcess();
     return r;
   }
@@ -41,7 +42,7 @@ export class TestRedis {
     if (this.proc) return;
     const proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', ...this.extraArgs],
       { stdio: 'ignore' },
     );
     this.proc = proc;
@@ -63,6 +64,14 @@ export class TestRedis {
     }
   }
 
+  /** Sends `signal` to redis-server: SIGKILL (a crash; start it again with startProcess), SIGSTOP/SIGCONT (a stall). */
+  kill(signal: NodeJS.Signals): void {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    if (signal === 'SIGKILL') this.proc = null;
+    proc.kill(signal);
+  }
+
   /** Stops redis-server (an outage); the data stays in the dir. */
   async stopProcess(): Promise<void> {
     const proc = this.proc;
@@ -75,6 +84,7 @@ export class TestRedis {
         clearTimeout(timer);
         resolve();
       });
+      proc.kill('SIGCONT'); // a stalled server (SIGSTOP) must run to hear SIGTERM
       proc.kill('SIGTERM');
     });
   }
