@@ -33,6 +33,11 @@ export class TestRedis {
     return r;
   }
 
+  /** The running redis-server's process id (for memory samples), or null while it is stopped. */
+  get pid(): number | null {
+    return this.proc?.pid ?? null;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
