@@ -73,6 +73,10 @@ export class NewsService {
       if (existing?.status === 'retracted') {
         throw new ApiError('retracted', `Article ${input.id} has been retracted.`, undefined, { currentVersion: existing.version });
       }
+      // No version and the current version's content again: the contract's idempotent retry, not a new version.
+      if (existing && input.version === undefined && sameContent(buildArticle({ ...input, version: existing.version }, existing, this.now()), existing)) {
+        return { done: { status: 200, event: null, article: existing } };
+      }
       const next = buildArticle(input, existing, this.now());
       if (options.supersedes && options.supersedes !== next.id) next.supersedes = options.supersedes;
       if (existing) {
