@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { freePort, TestRedis } from '../tests/support/redis.ts';
-import { KEY, pct, sleep } from './lib/harness.ts';
+import { askWorkers, KEY, pct, sleep } from './lib/harness.ts';
 import { NodeProcess, rssOf } from './lib/node-process.ts';
 import { hashId } from './lib/soak-hash.mjs';
 
@@ -104,20 +104,7 @@ class Clients {
   }
 
   private ask<T>(msg: { type: string }, answer: string): Promise<T[]> {
-    return Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<T>((resolve) => {
-            const on = (m: { type: string }) => {
-              if (m.type !== answer) return;
-              w.off('message', on);
-              resolve(m as T);
-            };
-            w.on('message', on);
-            w.postMessage(msg);
-          }),
-      ),
-    );
+    return askWorkers<T>(this.workers, msg, answer);
   }
 
   async churn(share: number): Promise<number> {

@@ -80,6 +80,27 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(`| ${r.name === 'no-wait' ? '0' : '1'} | ${f(r.p50, 2)} | ${f(r.p90, 2)} | ${f(r.p99, 2)} | ${f(r.tput, 0)} |`);
     const [a, b] = rows as [(typeof rows)[0], (typeof rows)[0]];
     console.log(`| **ratio 1 / 0** | **${f(b.p50 / a.p50, 2)}x** | ${f(b.p90 / a.p90, 2)}x | ${f(b.p99 / a.p99, 2)}x | ${f(b.tput / a.tput, 2)}x |`);
+
+    // The same on Redis alone, without HTTP and the server around it: one small write, with and without WAIT 1.
+    const raw = primary.client();
+    const alone: number[] = [];
+    const waited: number[] = [];
+    for (let i = 0; i < ROUNDS * PER_ROUND * 2; i++) {
+      const t = now();
+      if (i % 2 === 0) {
+        await raw.incr('bench-wait');
+        alone.push(now() - t);
+      } else {
+        await raw.pipeline().incr('bench-wait').wait(1, 1000).exec();
+        waited.push(now() - t);
+      }
+    }
+    raw.disconnect();
+    alone.sort((x, y) => x - y);
+    waited.sort((x, y) => x - y);
+    console.log('\n| on Redis alone | p50 ms | p99 ms |\n| --- | ---: | ---: |');
+    console.log(`| INCR | ${f(pct(alone, 50), 3)} | ${f(pct(alone, 99), 3)} |`);
+    console.log(`| INCR + WAIT 1 | ${f(pct(waited, 50), 3)} | ${f(pct(waited, 99), 3)} |`);
   } finally {
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
     await replica.stop();
