@@ -160,7 +160,7 @@ export class RedisFactory {
  * WAIT counts the replicas that have every write of the connection it runs on, so a small write on its own
  * connection (the barrier) followed by WAIT confirms everything the primary executed before that write, from
  * any connection. Callers that arrive while a round is in flight share the next round (group commit): one
- * blocked WAIT at a time, and a stalled replica costs each writer at most two timeouts, not a growing queue.
+ * blocked WAIT at a time, and a stalled replica costs each writer at most two rounds, not a growing queue.
  */
 class ReplicaWait {
   private running: Promise<void> | null = null;

@@ -77,7 +77,7 @@ export class RedisStore implements Store {
     return store;
   }
 
-  /** Redis unreachable -> StoreUnavailableError (503); a Redis reply error is a bug and stays what it is. */
+  /** Redis unreachable or failing over -> StoreUnavailableError (503); another reply error is a bug and stays what it is. */
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
