@@ -7,7 +7,7 @@
  * curve (RSS) of every process. Exits 1 if any client lost, doubled or reordered an event.
  *
  *   npm run soak -- --minutes 10 --clients 2000 --rate 20 --churn 0.1 --churn-every 10
- *   npm run soak -- --minutes 2 --no-faults
+ *   npm run soak -- --minutes 2 --no-faults --fsync everysec
  *   npm run soak -- --redis-kill-at 60 --node-kill-at 150 --down 5     (seconds after publishing starts)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     down: { type: 'string', default: '5' },
     'no-faults': { type: 'boolean', default: false },
     workers: { type: 'string', default: '2' },
+    /** Redis's appendfsync: `always` (every write on disk before the answer) or `everysec` (Redis's default). */
+    fsync: { type: 'string', default: 'always' },
   },
 });
 const num = (name: string, v: string | undefined, min: number, max: number): number => {
@@ -300,9 +302,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'newspush-soak-'));
   console.log(
     `soak: ${DURATION_S} s, ${CLIENTS} clients on ${SECTIONS.length} sections, ${RATE} publications/s, ${(CHURN * 100).toFixed(0)}% reconnecting every ${CHURN_EVERY_S} s, ` +
-      `faults: ${REDIS_KILL_AT === null ? 'none' : `Redis SIGKILL at ${REDIS_KILL_AT} s, node B SIGKILL at ${NODE_KILL_AT} s, each down ${DOWN_S} s`}; node ${process.version}; logs in ${dir}`,
+      `Redis appendfsync ${args.fsync}, faults: ${REDIS_KILL_AT === null ? 'none' : `Redis SIGKILL at ${REDIS_KILL_AT} s, node B SIGKILL at ${NODE_KILL_AT} s, each down ${DOWN_S} s`}; node ${process.version}; logs in ${dir}`,
   );
-  const redis = await TestRedis.start();
+  if (args.fsync !== 'always' && args.fsync !== 'everysec') throw new Error('--fsync must be always or everysec');
+  const redis = await TestRedis.start(['--appendfsync', args.fsync]);
   const env = {
     REDIS_URL: redis.url, PUBLISHER_KEYS: `soak:${KEY}`, LOG_LEVEL: 'warn', RATE_LIMIT_PUBLISH_PER_SECOND: '0',
     RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', HISTORY_MAX_EVENTS: '10000000',
