@@ -3,8 +3,9 @@
  * redis-server (append-only, its own port and temp dir), N thin Socket.IO clients in worker threads following
  * one section each, a share of them reconnecting with their cursor every few seconds, a publisher with
  * idempotent retries, and faults at set times: Redis SIGKILLed and restarted, a node SIGKILLed and restarted.
- * At the end: a per-client verdict (lost, doubled, out of order, resyncs), the publish outcomes and the memory
- * curve (RSS) of every process. Exits 1 if any client lost, doubled or reordered an event.
+ * At the end: whether every acknowledged article is in the history, a per-client verdict (lost, doubled, out of
+ * order, resyncs), the publish outcomes and the memory curve (RSS) of every process. Exits 1 if an acknowledged
+ * article is missing or any client lost, doubled or reordered an event.
  *
  *   npm run soak -- --minutes 10 --clients 2000 --rate 20 --churn 0.1 --churn-every 10
  *   npm run soak -- --minutes 2 --no-faults --fsync everysec
@@ -140,6 +141,8 @@ class Publisher {
   gaveUp = 0;
   skipped = 0;
   acked = 0;
+  /** Ids of the articles answered 2xx: each must be in the history at the end. */
+  readonly ackedIds: string[] = [];
   private seq = 0;
   private inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
@@ -169,8 +172,9 @@ class Publisher {
 
   private async publishOne(seq: number): Promise<void> {
     const section = SECTIONS[seq % SECTIONS.length]!;
+    const id = `soak-${this.runId}-${seq}`;
     const body = JSON.stringify({
-      id: `soak-${this.runId}-${seq}`, version: 1, headline: `Soak ${seq}`, topics: [`${section}/desk`], urgency: 3,
+      id, version: 1, headline: `Soak ${seq}`, topics: [`${section}/desk`], urgency: 3,
       summary: 'A soak-test alert with a summary of ordinary length for a breaking news item, published once.',
     });
     const start = Date.now();
@@ -193,6 +197,7 @@ class Publisher {
           else this.retried++;
           this.ackMs.push(Date.now() - start);
           this.acked++;
+          this.ackedIds.push(id);
           return;
         }
         this.count(String(res.status));
@@ -228,18 +233,24 @@ class MemoryCurve {
 interface History {
   /** Per topic: ids in order, and prefix sums of count and hash from each id to the end. */
   ids: Map<string, string[]>;
+  /** Article ids with an event in the history. */
+  articles: Set<string>;
 }
 
 /** The whole history, read page by page through the public API. */
 async function readHistory(node: NodeProcess): Promise<History> {
   const ids = new Map<string, string[]>(SECTIONS.map((s) => [s, []]));
+  const articles = new Set<string>();
   let since = '0-1';
   for (;;) {
     const res = await fetch(`${node.url}/api/v1/events?topics=${SECTIONS.join(',')}&since=${since}&limit=1000`);
-    const page = (await res.json()) as { events: Array<{ id: string; topics: string[] }>; resync: boolean };
+    const page = (await res.json()) as { events: Array<{ id: string; topics: string[]; article: { id: string } }>; resync: boolean };
     if (!res.ok || page.resync) throw new Error(`history read answered ${res.status}${page.resync ? ' resync' : ''}`);
-    for (const e of page.events) ids.get(e.topics[0]!.split('/')[0]!)!.push(e.id);
-    if (page.events.length < 1000) return { ids };
+    for (const e of page.events) {
+      ids.get(e.topics[0]!.split('/')[0]!)!.push(e.id);
+      articles.add(e.article.id);
+    }
+    if (page.events.length < 1000) return { ids, articles };
     since = page.events[page.events.length - 1]!.id;
   }
 }
@@ -395,11 +406,13 @@ async function main(): Promise<void> {
     const reports = await c.reports();
     const verdict = judge(reports, history);
     const total = [...history.ids.values()].reduce((a, ids) => a + ids.length, 0);
+    const ackedMissing = publisher.ackedIds.filter((id) => !history.articles.has(id)).length;
 
     console.log(`\n## Soak result (${(DURATION_S / 60).toFixed(1)} min, ${CLIENTS} clients, ${RATE}/s, node ${process.version})\n`);
     console.log('| figure | value |\n| --- | ---: |');
     const row = (k: string, v: string | number) => console.log(`| ${k} | ${typeof v === 'number' ? v.toLocaleString('en-US') : v} |`);
     row('events in the history', total);
+    row('acknowledged articles (2xx) missing from the history', `${ackedMissing} of ${publisher.ackedIds.length.toLocaleString('en-US')}`);
     row('deliveries to clients', verdict.deliveries);
     row('clients with every event once, in order', `${verdict.ok} of ${reports.length}`);
     row('lost', verdict.lost);
@@ -434,8 +447,8 @@ async function main(): Promise<void> {
       if (v.length > 0) console.log(`| ${n} | ${mb(v[0]!)} | ${mb(pct(v, 50))} | ${mb(v.at(-1)!)} |`);
     }
     for (const b of verdict.badClients.slice(0, 10)) console.log(`bad client: ${JSON.stringify(b)}`);
-    const clean = verdict.lost + verdict.doubled + verdict.outOfOrder + verdict.foreign === 0 && behind === 0;
-    console.log(`\nverdict: ${clean ? 'PASS' : 'FAIL'} (0 lost, 0 doubled, 0 out of order expected)`);
+    const clean = verdict.lost + verdict.doubled + verdict.outOfOrder + verdict.foreign + ackedMissing === 0 && behind === 0;
+    console.log(`\nverdict: ${clean ? 'PASS' : 'FAIL'} (0 acknowledged articles missing, 0 lost, 0 doubled, 0 out of order expected)`);
     process.exitCode = clean ? 0 : 1;
   } finally {
     for (const t of timers) clearTimeout(t);
