@@ -1,4 +1,5 @@
 import type { NewsEvent } from '../domain/event.ts';
+import { readerGets } from '../domain/story.ts';
 import { matchesAny } from '../domain/topic.ts';
 import type { QuietHours, Subscription } from './types.ts';
 
@@ -48,7 +49,8 @@ export function inQuietHours(q: QuietHours, at: Date): boolean {
 
 /**
  * Whether a published or updated version goes to this subscriber: it must ask to notify, follow one of the
- * subscriber's topics (hierarchy included), be urgent enough, in one of its languages, and outside its quiet
+ * subscriber's topics (hierarchy included), be urgent enough, be the version of its story in the subscriber's
+ * most preferred language (only languages it names; with none named, the original), and be outside its quiet
  * hours unless it is a flash (urgency 1). Retractions are not matched: they go to whoever got the article.
  */
 export function wants(sub: Subscription, event: NewsEvent, at: Date): boolean {
@@ -56,7 +58,7 @@ export function wants(sub: Subscription, event: NewsEvent, at: Date): boolean {
   if (!a.notify || event.type === 'article.retracted') return false;
   if (!matchesAny(sub.topics, event.topics)) return false;
   if (a.urgency > sub.maxUrgency) return false;
-  if (sub.languages && !sub.languages.some((l) => l.toLowerCase() === a.language.toLowerCase() || a.language.toLowerCase().startsWith(l.toLowerCase() + '-'))) return false;
+  if (!readerGets(event, sub.languages, false)) return false;
   if (sub.quietHours && a.urgency > 1 && inQuietHours(sub.quietHours, at)) return false;
   return true;
 }
