@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../domain/clock.ts';
 import type { NewsEvent } from '../domain/event.ts';
 import { audienceOf } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
-import { wants } from './match.ts';
+import { wants, wantsWithdrawal } from './match.ts';
 import { buildPayload, pushTopic, pushUrgency } from './payload.ts';
 import type { JobQueue } from './queue.ts';
 import type { PushSender, SendResult } from './sender.ts';
@@ -92,7 +92,7 @@ export class PushEngine {
     const chain = event.article.supersedes ?? event.article.id;
     let ids: string[];
     if (event.type === 'article.retracted') {
-      ids = await this.subs.deliveredTo(chain);
+      ids = (await this.subs.getMany(await this.subs.deliveredTo(chain))).filter((s) => wantsWithdrawal(s, event)).map((s) => s.id);
     } else {
       const now = new Date(this.clock());
       const candidates = await this.subs.getMany(await this.subs.followersOf(audienceOf(event.topics)));

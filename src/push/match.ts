@@ -62,3 +62,12 @@ export function wants(sub: Subscription, event: NewsEvent, at: Date): boolean {
   if (sub.quietHours && a.urgency > 1 && inQuietHours(sub.quietHours, at)) return false;
   return true;
 }
+
+/**
+ * Whether a withdrawal goes to a subscriber who got the article: not when a better version of its story (a
+ * translation in a language they prefer) has replaced it on their device since; that version's own withdrawal
+ * reaches them instead.
+ */
+export function wantsWithdrawal(sub: Subscription, event: NewsEvent): boolean {
+  return readerGets(event, sub.languages, true);
+}
