@@ -1,12 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import proxyAddr from 'proxy-addr';
 import type { Config } from './config.ts';
-import { LiveFeed } from './delivery/feed.ts';
+import { DEFAULT_REPLAY_LIMITS, LiveFeed } from './delivery/feed.ts';
 import { SocketIoChannel } from './delivery/socketio.ts';
 import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
@@ -107,7 +108,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   embargoes.start();
   closers.push(['embargo scheduler', () => embargoes.close()]);
 
-  const feed = new LiveFeed(store, metrics, logger);
+  const feed = new LiveFeed(store, metrics, logger, {
+    ...DEFAULT_REPLAY_LIMITS,
+    maxEvents: config.replayMaxEvents,
+    concurrency: config.replayConcurrency,
+    drainTimeoutMs: config.replayDrainTimeoutSeconds * 1000,
+  });
   closers.push(['live feed', () => feed.close()]);
 
   const http = express();
@@ -115,9 +121,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.trustProxy !== undefined) http.set('trust proxy', config.trustProxy);
   const server = createServer(http);
 
-  const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins);
+  // History reads (the events API, and subscriptions with a cursor) are budgeted per client address.
+  const historyLimiter = makeLimiter({
+    points: config.rateLimitHistoryPerMinute,
+    durationSeconds: 60,
+    keyPrefix: redis ? redis.keys.key('rl', 'history') : 'history',
+    redis: redis ? redis.shared('limits') : null,
+  });
+  const addressOf = (req: IncomingMessage) => proxyAddr(req, http.get('trust proxy fn'));
+  const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins, { limiter: historyLimiter, addressOf });
   closers.push(['socket.io', () => sockets.close()]);
-  const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs);
+  const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs, historyLimiter);
   closers.push(['sse', () => sse.close()]);
 
   const publishLimiter = makeLimiter({
@@ -170,7 +184,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit, keys: publisherKeys, now }));
-  http.use('/api/v1', readingRoutes(store, config.topics, config.topicNames));
+  const historyBudget = rateLimit(historyLimiter, (req) => req.ip ?? '');
+  http.use('/api/v1', readingRoutes(store, config.topics, { budget: historyBudget, maxBehind: config.replayMaxEvents }, config.topicNames));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));

@@ -51,6 +51,14 @@ export interface Config {
   corsOrigins: string[] | null;
   rateLimitPublishPerSecond: number;
   rateLimitSubscribePerMinute: number;
+  /** History reads per client address per minute: /api/v1/events, and subscribes/streams opened with a cursor. */
+  rateLimitHistoryPerMinute: number;
+  /** A cursor with more matching events than this after it gets resync instead of a replay. */
+  replayMaxEvents: number;
+  /** Catch-ups running at once on a node; the others wait their turn. */
+  replayConcurrency: number;
+  /** A catching-up client that does not take a page within this many seconds is disconnected. */
+  replayDrainTimeoutSeconds: number;
   trustProxy: boolean | number | string | undefined;
   logLevel: string;
 }
@@ -235,6 +243,10 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     corsOrigins: cors.length > 0 ? cors : null,
     rateLimitPublishPerSecond: read(env, 'RATE_LIMIT_PUBLISH_PER_SECOND', int(0), 50),
     rateLimitSubscribePerMinute: read(env, 'RATE_LIMIT_SUBSCRIBE_PER_MINUTE', int(0), 20),
+    rateLimitHistoryPerMinute: read(env, 'RATE_LIMIT_HISTORY_PER_MINUTE', int(0), 120),
+    replayMaxEvents: read(env, 'REPLAY_MAX_EVENTS', int(1, 1_000_000), 1_000),
+    replayConcurrency: read(env, 'REPLAY_CONCURRENCY', int(1, 10_000), 32),
+    replayDrainTimeoutSeconds: read(env, 'REPLAY_DRAIN_TIMEOUT_SECONDS', int(1, 3_600), 30),
     trustProxy: trustProxy(env.TRUST_PROXY),
     logLevel,
   };
