@@ -1,5 +1,5 @@
 import type { NewsEvent } from '../domain/event.ts';
-import { readerGets } from '../domain/story.ts';
+import { bestVersion, readerGets, storyOfEvent } from '../domain/story.ts';
 import { matchesAny } from '../domain/topic.ts';
 import type { QuietHours, Subscription } from './types.ts';
 
@@ -70,4 +70,15 @@ export function wants(sub: Subscription, event: NewsEvent, at: Date): boolean {
  */
 export function wantsWithdrawal(sub: Subscription, event: NewsEvent): boolean {
   return readerGets(event, sub.languages, true);
+}
+
+/**
+ * For the withdrawal of a translation: the version of its story a recipient falls back to (the next language it
+ * accepts that is still live), pushed in place of the withdrawal; null: the withdrawal itself. A withdrawn
+ * original withdraws every version, so it has no fallback.
+ */
+export function fallbackFor(sub: Subscription, event: NewsEvent): string | null {
+  if (event.type !== 'article.retracted' || !event.article.translationOf) return null;
+  const best = bestVersion(storyOfEvent(event), sub.languages, false);
+  return best && best !== event.article.id ? best : null;
 }

@@ -81,4 +81,25 @@ for (const engine of ['memory', 'redis'] as const) describe(`Web Push of stories
     expect(withdrawal(arabicOnly.name)!.payload).toMatchObject({ articleId: `${id}-ar` });
     for (const s of [both, english, any, arabicOnly]) expect(push.for(s.name).filter((p) => p.payload.type === 'article.retracted')).toHaveLength(1);
   });
+
+  it('withdrawing a translation: its readers get the next language they accept in its place, or the withdrawal', async () => {
+    const topics = [`stories-${engine}`];
+    const both = await subscribe({ languages: ['ar', 'en'] });
+    const arabicOnly = await subscribe({ languages: ['ar'] });
+    const english = await subscribe({ languages: ['en'] });
+    const id = `push-fallback-${engine}`;
+    await publish(seedStory(id, { topics }));
+    await publish(seedArabic(`${id}-ar`, id, { topics }));
+    await waitFor('the alerts', () => push.for(both.name).length === 2 && push.for(arabicOnly.name).length === 1 && push.for(english.name).length === 1);
+    await api(srv.url, 'DELETE', `/api/v1/articles/${id}-ar`, { reason: 'Mistranslated' }, srv.auth);
+    await waitFor('the fallback and the withdrawal', () => push.for(both.name).length === 3 && push.for(arabicOnly.name).length === 2, 10_000);
+    expect(push.for(both.name)[2]!.payload).toMatchObject({ type: 'article.updated', articleId: id, lang: 'en', storyId: id });
+    expect(push.for(both.name)[2]!.headers.topic).toBe(push.for(both.name)[1]!.headers.topic);
+    expect(push.for(arabicOnly.name)[1]!.payload).toMatchObject({ type: 'article.retracted', articleId: `${id}-ar`, body: 'Mistranslated' });
+    // The reader who fell back to English now has the English version: its withdrawal reaches them.
+    await api(srv.url, 'DELETE', `/api/v1/articles/${id}`, {}, srv.auth);
+    await waitFor('the English withdrawal', () => push.for(both.name).length === 4 && push.for(english.name).length === 2, 10_000);
+    expect(push.for(both.name)[3]!.payload).toMatchObject({ type: 'article.retracted', articleId: id });
+    expect(push.for(arabicOnly.name)).toHaveLength(2);
+  });
 });
