@@ -95,6 +95,26 @@ describe('one story in several languages, in Chromium', () => {
       await arabic.reload();
       await card(arabic).locator('h3', { hasText: headline }).waitFor({ timeout: 10_000 });
       expect(await arabic.locator('article').count()).toBe(1);
+
+      // The newsroom console says what the article is.
+      const console_ = await arabic.context().newPage();
+      await console_.goto(`${srv.url}/newsroom.html`);
+      await console_.fill('#f-id', `${id}-ar`);
+      await console_.click('#load');
+      await console_.locator('#version-note', { hasText: `Automated translation of ${id}` }).waitFor({ timeout: 10_000 });
+      expect(await console_.locator('#f-translationOf').inputValue()).toBe(id);
+      expect(await console_.locator('#f-machineTranslated').isChecked()).toBe(true);
+      await console_.close();
+
+      // The Arabic version is withdrawn: the reader falls back to the English one, in place.
+      await api(srv.url, 'DELETE', `/api/v1/articles/${id}-ar`, { reason: 'Mistranslated' }, srv.auth);
+      await card(arabic).locator('h3', { hasText: 'US to resume talks with Iraqi armed forces' }).waitFor({ timeout: 10_000 });
+      expect(await arabic.locator('article').count()).toBe(1);
+      expect(await card(arabic).getAttribute('dir')).toBe('ltr');
+      expect(await card(arabic).locator('.machine-translated').count()).toBe(0);
+      // The English reader was not concerned.
+      expect(await card(english).getAttribute('data-id')).toBe(id);
+      expect(await card(english).locator('.withdrawn-note').count()).toBe(0);
     } finally {
       await arabic.context().close();
       await english.context().close();
