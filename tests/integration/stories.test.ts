@@ -114,6 +114,31 @@ for (const engine of ['memory', 'redis'] as const) describe(`stories in several 
     }
   });
 
+  it('subscribe sets and changes a connection\'s languages', async () => {
+    const topic = `subscribe/${engine}`;
+    const c = await NewsClient.connect(srv.url);
+    try {
+      expect(await c.request('subscribe', { topics: [topic], languages: ['ar'] })).toMatchObject({ ok: true, topics: [topic] });
+      const bad = await c.request('subscribe', { topics: [topic], languages: Array.from({ length: 11 }, () => 'en') });
+      expect(bad).toMatchObject({ ok: false, error: { code: 'validation_failed', details: [{ field: 'languages', message: 'at most 10 languages' }] } });
+      const id = uid('sub');
+      await publish(seedStory(id, { topics: [topic] }));
+      await publish(seedArabic(`${id}-ar`, id, { topics: [topic] }));
+      await c.waitForCount(2);
+      // Arabic preferred: the English original (the only version then), then the Arabic one.
+      expect(c.events.map((e) => e.article.id)).toEqual([id, `${id}-ar`]);
+      expect(await c.request('subscribe', { topics: [topic], languages: null })).toMatchObject({ ok: true });
+      await write('PATCH', `/api/v1/articles/${id}`, { summary: 'Changed', notify: true });
+      await write('PATCH', `/api/v1/articles/${id}-ar`, { summary: 'تغيير', notify: true });
+      const fenceId = (await publish(article([topic]))).article.id;
+      await waitFor('the fence', () => c.events.some((e) => e.article.id === fenceId));
+      // No preference any more: the original's update, not the translation's.
+      expect(c.events.slice(2).map((e) => `${e.type} ${e.article.id}`)).toEqual([`article.updated ${id}`, `article.published ${fenceId}`]);
+    } finally {
+      c.close();
+    }
+  });
+
   it('lists one entry per story in the best language', async () => {
     const topic = `lists/${engine}`;
     const a = uid('listed');
