@@ -170,7 +170,7 @@ async function reload() {
   feed.setAttribute('aria-busy', 'true');
   const lists = await Promise.all(
     topics.map((t) =>
-      fetch(`/api/v1/articles?limit=20${t === ALL_TOPICS ? '' : `&topic=${encodeURIComponent(t)}`}${languages.length ? `&languages=${encodeURIComponent(languages.join(','))}` : ''}`)
+      fetch(`${t === ALL_TOPICS ? '/api/v1/articles?limit=20' : `/api/v1/articles?topic=${encodeURIComponent(t)}&limit=20`}${languages.length ? `&languages=${encodeURIComponent(languages.join(','))}` : ''}`)
         .then((r) => (r.ok ? r.json() : { articles: [] }))
         .catch(() => ({ articles: [] })),
     ),

@@ -121,7 +121,7 @@ export class NewsService {
   async patch(id: string, body: unknown): Promise<WriteResult> {
     const patch = parseOrThrow(articlePatchSchema, body);
     const current = await this.store.getArticle(id);
-    if (current && patch.language !== undefined) await this.stories.checkLanguageChange(current, patch.language);
+    if (current) this.stories.checkPatch(current, patch);
     return this.cas(id, ({ article: existing }) => {
       if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
       if (existing.status === 'retracted') throw retractedError(existing);

@@ -28,7 +28,8 @@ export class Stories {
    * it is stored (so a retraction of the original racing with it finds it). Returns the original, or null.
    */
   async prepare(input: ArticleInput, existing: Article | null): Promise<Article | null> {
-    const language = input.language ?? existing?.language ?? 'en';
+    // As buildArticle: a version that names no language is in English.
+    const language = input.language ?? 'en';
     const was = existing?.translationOf ?? null;
     if (existing && input.translationOf !== undefined && (input.translationOf ?? null) !== was) {
       throw invalid('translationOf', was ? `fixed at first publication: this article translates ${was}` : 'fixed at first publication: this article is an original');
@@ -44,9 +45,11 @@ export class Stories {
     return this.link(original, input.id, language);
   }
 
-  /** A language change of an article (PATCH) that would break the story rules is refused. */
-  async checkLanguageChange(existing: Article, language: string): Promise<void> {
-    if (language === existing.language) return;
+  /** A partial change (PATCH) that would break the story rules is refused: a language change, an original flagged as machine-translated. */
+  checkPatch(existing: Article, patch: { language?: string; machineTranslated?: boolean }): void {
+    if (patch.machineTranslated && !existing.translationOf) throw invalid('machineTranslated', 'only a translation (translationOf) can be machine translated');
+    const language = patch.language;
+    if (language === undefined || language === existing.language) return;
     if (existing.translationOf) throw invalid('language', "a translation's language is fixed; publish a new translation");
     const taken = existing.translations?.[language];
     if (taken) throw invalid('language', `this story already has a translation in ${language}: ${taken}`);

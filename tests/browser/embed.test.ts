@@ -285,7 +285,7 @@ describe('Web Push on the news site\'s own origin', () => {
           .then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag }))),
       );
     await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
-    const other = { ...got!.payload, articleId: 'site-push-other', title: 'Ferry timetable changes', body: '', urgency: 4 };
+    const other = { ...got!.payload, articleId: 'site-push-other', storyId: 'site-push-other', title: 'Ferry timetable changes', body: '', urgency: 4 };
     await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(other) });
     const whileVisible = await waitFor('the notification of the alert the banner does not show', async () => {
       const list = await notifications();

@@ -203,6 +203,10 @@ for (const engine of ['memory', 'redis'] as const) describe(`stories in several 
     expect(move.body.error.details[0].field).toBe('translationOf');
     const relang = await api(srv.url, 'PATCH', `/api/v1/articles/${original}`, { language: 'ar' }, srv.auth);
     expect(relang.body.error.details[0].field).toBe('language');
+    const flagged = await api(srv.url, 'PATCH', `/api/v1/articles/${original}`, { machineTranslated: true }, srv.auth);
+    expect(flagged.body.error.details[0].field).toBe('machineTranslated');
+    const englished = await api(srv.url, 'POST', '/api/v1/articles', { ...seedArabic(translation, original, { version: 2 }), language: undefined }, srv.auth);
+    expect(englished.body.error.details[0].field).toBe('language');
     expect((await api(srv.url, 'GET', `/api/v1/articles/${original}`)).body.article).toMatchObject({ version: 1, language: 'en', translationOf: null, translations: { ar: translation } });
     // A Socket.IO reader naming a bad language is refused at the handshake.
     await expect(NewsClient.connect(srv.url, { topics: ['world'], languages: ['not a tag'] } as never)).rejects.toThrow();
