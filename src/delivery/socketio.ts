@@ -155,14 +155,20 @@ export class SocketIoChannel {
       if (r.data.since === undefined) return next();
       consume(this.budget.limiter, this.addressOf(socket)).then(() => next(), refuse);
     });
+    // The language rooms in use (the adapter's rooms also hold one per socket: too many to scan per event).
+    const adapter = this.io.of('/').adapter;
+    adapter.on('create-room', (name: string) => name.startsWith(LANG) && this.langRooms.add(name));
+    adapter.on('delete-room', (name: string) => this.langRooms.delete(name));
     this.io.on('connection', (socket) => this.onConnection(socket));
     this.removeSink = feed.add((e) => this.deliver(e));
   }
 
+  private readonly langRooms = new Set<string>();
+
   private deliver(event: NewsEvent): void {
     const excluded: string[] = [];
-    for (const name of this.io.of('/').adapter.rooms.keys()) {
-      if (name.startsWith(LANG) && !readerGets(event, prefsOf(name.slice(LANG.length)), true)) excluded.push(name);
+    for (const name of this.langRooms) {
+      if (!readerGets(event, prefsOf(name.slice(LANG.length)), true)) excluded.push(name);
     }
     this.io.to([...audienceOf(event.topics), ALL_TOPICS].map(room)).except(excluded).emit('news', event);
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });

@@ -173,6 +173,7 @@ export class NewsService {
    */
   async hold(body: unknown, options: HoldOptions): Promise<HoldResult> {
     const input = parseOrThrow(articleInputSchema, body);
+    await this.stories.check(input, await this.store.getArticle(input.id));
     const candidate: HeldVersion = {
       id: input.id,
       releaseAt: options.releaseAt ? options.releaseAt.toISOString() : null,

@@ -28,6 +28,12 @@ export class Stories {
    * it is stored (so a retraction of the original racing with it finds it). Returns the original, or null.
    */
   async prepare(input: ArticleInput, existing: Article | null): Promise<Article | null> {
+    const original = await this.check(input, existing);
+    return original ? this.link(original, input.id, input.language ?? 'en') : null;
+  }
+
+  /** The story rules for a publication, without changing anything (also for a version held back). */
+  async check(input: ArticleInput, existing: Article | null): Promise<Article | null> {
     // As buildArticle: a version that names no language is in English.
     const language = input.language ?? 'en';
     const was = existing?.translationOf ?? null;
@@ -41,8 +47,7 @@ export class Stories {
       return null;
     }
     if (existing && existing.language !== language) throw invalid('language', "a translation's language is fixed; publish a new translation");
-    const original = await this.original(of, language, input.id);
-    return this.link(original, input.id, language);
+    return this.original(of, language, input.id);
   }
 
   /** A partial change (PATCH) that would break the story rules is refused: a language change, an original flagged as machine-translated. */

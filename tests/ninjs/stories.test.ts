@@ -87,4 +87,18 @@ for (const engine of ['memory', 'redis'] as const) describe(`ninjs stories throu
     const listed = await api(srv.url, 'GET', '/api/v1/articles?topic=politics&languages=ar');
     expect(listed.body.articles.map((a: { id: string }) => a.id)).toEqual([ar.body.article.id]);
   });
+
+  it('an embargoed translation is checked against the story rules when it is held', async () => {
+    const later = { embargoed: '2099-01-01T00:00:00+0000' };
+    const orphan = { ...read('made/superdesk-translation-ar.json'), ...later, guid: `urn:held-orphan-${engine}`, translated_from: `urn:no-such-original-${engine}` };
+    const refused = await api(srv.url, 'POST', '/api/v1/ninjs', orphan, srv.auth);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details[0].field).toBe('translationOf');
+    // In the original's language: refused too.
+    const english = { ...read('made/superdesk-translation-ar.json'), ...later, guid: `urn:held-en-${engine}`, language: 'en' };
+    expect((await api(srv.url, 'POST', '/api/v1/ninjs', english, srv.auth)).body.error.details[0].field).toBe('language');
+    const french = { ...read('made/superdesk-translation-ar.json'), ...later, guid: `urn:held-fr-${engine}`, language: 'fr' };
+    const held = await api(srv.url, 'POST', '/api/v1/ninjs', french, srv.auth);
+    expect(held.status).toBe(202);
+  });
 });
