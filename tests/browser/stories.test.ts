@@ -5,20 +5,25 @@ import type { Browser, Page } from 'playwright-core';
 import { seedArabic, seedStory } from '../support/articles.ts';
 import { launchChromium } from '../support/browser.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
+import { NewsSite, newsPage } from '../support/site.ts';
 
 // The screenshot for the README is refreshed on request (SCREENSHOTS=update), as tests/browser/screenshots.test.ts does.
 const DIR = fileURLToPath(new URL(process.env.SCREENSHOTS === 'update' ? '../../docs/screenshots/' : '../.tmp/screenshots/', import.meta.url));
 let srv: TestServer;
 let browser: Browser;
+/** A stand-in Arabic news site with the banner, on another origin. */
+let site: NewsSite;
 
 beforeAll(async () => {
-  srv = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
+  site = await NewsSite.start({ '/ar': () => newsPage({ server: srv.url, lang: 'ar', topics: 'sport' }) });
+  srv = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0', CORS_ORIGINS: site.url });
   browser = await launchChromium();
   mkdirSync(DIR, { recursive: true });
 });
 afterAll(async () => {
   await browser?.close();
   await srv?.close();
+  await site?.close();
 });
 
 const publish = async (body: Record<string, unknown>) => {
@@ -118,6 +123,27 @@ describe('one story in several languages, in Chromium', () => {
     } finally {
       await arabic.context().close();
       await english.context().close();
+    }
+  });
+
+  it("a news site's banner shows the story in the page's language: the Arabic site's strip becomes the Arabic version", async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    try {
+      // Once the client has read where to start from, whatever is published reaches it (replayed or live).
+      const started = page.waitForResponse((r) => r.url().startsWith(`${srv.url}/api/v1/events?`), { timeout: 10_000 });
+      await page.goto(`${site.url}/ar`);
+      expect((await started).status()).toBe(200);
+      const id = 'story-banner';
+      const strip = page.locator('newspush-banner .strip');
+      await publish(seedStory(id, { topics: ['sport'], urgency: 1, media: [] }));
+      await strip.locator('.headline', { hasText: 'US to resume talks with Iraqi armed forces' }).waitFor({ timeout: 10_000 });
+      await publish(seedArabic(`${id}-ar`, id, { topics: ['sport'], urgency: 1, media: [] }));
+      await strip.locator('.headline', { hasText: 'الولايات المتحدة تستأنف المحادثات مع القوات المسلحة العراقية' }).waitFor({ timeout: 10_000 });
+      expect(await strip.count()).toBe(1);
+      expect(await strip.getAttribute('dir')).toBe('rtl');
+    } finally {
+      await context.close();
     }
   });
 });
