@@ -9,7 +9,7 @@ import { jsonBody } from './body.ts';
 import type { PublisherKeyRing } from './publisher-keys.ts';
 import type { RequestHandler } from 'express';
 
-const listQuery = z.object({
+export const listQuery = z.object({
   topic: topicSchema.optional(),
   language: languageSchema.optional(),
   /** Ordered language preferences: one entry per story, in the best of them. */
