@@ -174,7 +174,7 @@ describe('alert reports on two nodes sharing Redis', () => {
   }, 40_000);
 
   it('counts a receipt once per action; forged, malformed, unknown and replayed receipts change nothing', async () => {
-    const token = push.for(subs.ok.name)[0]!.payload.receipt as string;
+    const token = push.for(subs.ok!.name)[0]!.payload.receipt as string;
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     const first = await receipt(a, { receipt: token, action: 'shown' });
     expect(first.status).toBe(200);
@@ -182,14 +182,14 @@ describe('alert reports on two nodes sharing Redis', () => {
     expect(await first.json()).toEqual({ counted: true });
     expect(await (await receipt(b, { receipt: token, action: 'shown' }, 'application/json')).json()).toEqual({ counted: false });
     expect(await (await receipt(b, { receipt: token, action: 'opened' })).json()).toEqual({ counted: true });
-    const busy = push.for(subs.busy.name)[0]!.payload.receipt as string;
+    const busy = push.for(subs.busy!.name)[0]!.payload.receipt as string;
     expect(await (await receipt(a, { receipt: busy, action: 'shown' })).json()).toEqual({ counted: true });
 
     const [ev, sub] = Buffer.from(token, 'base64url').toString().split('.');
     const mac = (e: string, s: string, key = SECRET) => createHmac('sha256', key).update(`${e}\n${s}`).digest().subarray(0, 16).toString('base64url');
     const make = (e: string, s: string, m: string) => Buffer.from(`${e}.${s}.${m}`).toString('base64url');
     const refusals: Array<[unknown, number, string]> = [
-      [{ receipt: make(ev!, subs.gone.id, mac(ev!, sub!)), action: 'shown' }, 403, 'forbidden'], // another subscription's mac
+      [{ receipt: make(ev!, subs.gone!.id, mac(ev!, sub!)), action: 'shown' }, 403, 'forbidden'], // another subscription's mac
       [{ receipt: make(ev!, sub!, mac(ev!, sub!, 'another-secret')), action: 'opened' }, 403, 'forbidden'],
       [{ receipt: make('1-0', sub!, mac('1-0', sub!)), action: 'shown' }, 404, 'not_found'],
       [{ receipt: 'bm90LWEtdG9rZW4', action: 'shown' }, 400, 'validation_failed'],
@@ -223,7 +223,7 @@ describe('alert reports on two nodes sharing Redis', () => {
   });
 
   it('rate limits receipts per address (429) without counting', async () => {
-    const token = push.for(subs.ok.name)[0]!.payload.receipt as string;
+    const token = push.for(subs.ok!.name)[0]!.payload.receipt as string;
     let status = 200;
     for (let i = 0; i < 60 && status !== 429; i++) status = (await receipt(a, { receipt: token, action: 'opened' })).status;
     expect(status).toBe(429);
