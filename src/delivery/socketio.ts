@@ -165,13 +165,22 @@ export class SocketIoChannel {
 
   private readonly langRooms = new Set<string>();
 
-  private deliver(event: NewsEvent): void {
+  /** Returns how many sockets the event went to (a socket in several of its rooms counts once). */
+  private deliver(event: NewsEvent): number {
     const excluded: string[] = [];
     for (const name of this.langRooms) {
       if (!readerGets(event, prefsOf(name.slice(LANG.length)), true)) excluded.push(name);
     }
-    this.io.to([...audienceOf(event.topics), ALL_TOPICS].map(room)).except(excluded).emit('news', event);
+    const rooms = [...audienceOf(event.topics), ALL_TOPICS].map(room);
+    this.io.to(rooms).except(excluded).emit('news', event);
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
+    const sets = rooms.map((r) => this.io.sockets.adapter.rooms.get(r)).filter((m): m is Set<string> => m !== undefined && m.size > 0);
+    if (sets.length <= 1 && excluded.length === 0) return sets[0]?.size ?? 0;
+    const ids = new Set<string>();
+    for (const m of sets) for (const id of m) ids.add(id);
+    // Readers whose languages the event is not for did not get it.
+    for (const name of excluded) for (const id of this.io.sockets.adapter.rooms.get(name) ?? []) ids.delete(id);
+    return ids.size;
   }
 
   /**
