@@ -96,10 +96,12 @@ export function chartSummary(v) {
 }
 
 /** The chart: readers whose push service had accepted the alert, second by second since publication. */
-export function acceptanceChart(v, id) {
-  const W = 640, H = 240, L = 56, R = 16, T = 16, B = 40;
+export function acceptanceChart(v, id, width = 640) {
+  // Drawn at the width it is shown at (one unit a CSS pixel), so its text stays legible on a phone.
+  const W = Math.min(Math.max(Math.round(width), 300), 960), H = W < 500 ? 200 : 240, L = 56, R = 16, T = 16, B = 40;
   const series = cumulative(v.push.acceptedOverTime);
-  const lastSecond = Math.max(series.length ? series[series.length - 1][0] : 0, 1);
+  // Acceptances of second s happened within [s, s + 1): the line rises at its end.
+  const lastSecond = series.length ? series[series.length - 1][0] + 1 : 1;
   const top = Math.max(series.length ? series[series.length - 1][1] : 0, 1);
   const x = (s) => L + (s / lastSecond) * (W - L - R);
   const y = (n) => H - B - (n / top) * (H - T - B);
@@ -110,14 +112,14 @@ export function acceptanceChart(v, id) {
   for (let n = 0; n <= top; n += ys) {
     grid.append(svg('line', { x1: L, x2: W - R, y1: y(n), y2: y(n) }), svg('text', { x: L - 6, y: y(n) + 4, class: 'tick y' }, formatCount(n)));
   }
-  const xs = step(lastSecond, 6);
+  const xs = step(lastSecond, W < 500 ? 3 : 6);
   for (let s = 0; s <= lastSecond; s += xs) grid.append(svg('text', { x: x(s), y: H - B + 18, class: 'tick x' }, formatDuration(s * 1000)));
   grid.append(svg('text', { x: (L + W - R) / 2, y: H - 4, class: 'axis-label' }, 'since publication'));
   root.append(grid);
   if (series.length) {
     // A step line: the count holds through each second and rises at its end.
     let d = `M ${x(0)} ${y(0)}`;
-    for (const [s, n] of series) d += ` V ${y(n)} H ${x(Math.min(s + 1, lastSecond))}`;
+    for (const [s, n] of series) d += ` H ${x(s + 1)} V ${y(n)}`;
     root.append(svg('path', { d: `${d} V ${y(0)} Z`, class: 'area', 'aria-hidden': 'true' }), svg('path', { d, class: 'line', 'aria-hidden': 'true' }));
   }
   for (const [label, ms] of [['50%', v.push.p50AcceptedMs], ['90%', v.push.p90AcceptedMs]]) {
@@ -188,7 +190,7 @@ export function figureGroups(v) {
   ];
 }
 
-/** Builds the section of one version; `updateVersion` fills it (and refills it as the report streams). */
+/** Builds the empty section of one version; `updateVersion` fills it once in the page (and as the report streams). */
 export function versionSection(v, articleId) {
   const id = `v${v.version}-${articleId.replace(/[^\w-]/g, '_')}`;
   const section = el('section', { class: 'version-report', 'aria-labelledby': `${id}-h`, 'data-version': String(v.version) });
@@ -201,7 +203,6 @@ export function versionSection(v, articleId) {
     el('div', { class: 'figure-groups' }),
   );
   section.dataset.chartId = id;
-  updateVersion(section, v);
   return section;
 }
 
@@ -210,7 +211,8 @@ export function updateVersion(section, v) {
   section.querySelector('.progress').textContent = v.complete ? 'sending finished' : 'still sending';
   section.classList.toggle('sending', !v.complete);
   section.querySelector('.report-headline').textContent = v.headline;
-  section.querySelector('.chart-slot').replaceChildren(acceptanceChart(v, section.dataset.chartId));
+  const slot = section.querySelector('.chart-slot');
+  slot.replaceChildren(acceptanceChart(v, section.dataset.chartId, slot.clientWidth || undefined));
   section.querySelector('.table-slot').replaceChildren(acceptanceTable(v));
   const groups = figureGroups(v).map(([title, rows]) => el('div', { class: 'figure-group' }, el('h4', {}, title), el('dl', {}, ...rows.map(([label, text]) => pair(label, value(text))))));
   section.querySelector('.figure-groups').replaceChildren(...groups);
@@ -227,6 +229,7 @@ export function renderReport(container, report) {
       const section = versionSection(v, report.articleId);
       const newer = [...container.querySelectorAll('section.version-report')].find((s) => Number(s.dataset.version) < v.version);
       container.insertBefore(section, newer ?? null);
+      updateVersion(section, v);
     }
   }
   for (const s of container.querySelectorAll('section.version-report')) if (!seen.has(s.dataset.version)) s.remove();

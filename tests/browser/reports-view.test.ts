@@ -19,7 +19,7 @@ afterAll(async () => {
   await srv?.close();
 });
 
-const report = { articleId: 'quake-1', versions: [versionReport({ version: 1 }), versionReport({ version: 2, acceptedOverTime: [[0, 10], [3, 20]], complete: false })] };
+const report = { articleId: 'quake-1', versions: [versionReport({ version: 1 }), versionReport({ version: 2, acceptedOverTime: [[0, 10], [3, 20]], shown: 27, opened: 3, complete: false })] };
 
 async function open(context: BrowserContext, query = ''): Promise<Page> {
   await context.addInitScript((key) => sessionStorage.setItem('newspush.publisherKey', key), srv.publisherKey);
@@ -122,6 +122,15 @@ describe('sent alerts, rendered from the contract', () => {
       await context.close();
     }
     expect(colours[0]).not.toBe(colours[2]);
+    if (process.env.PEEK) {
+      for (const [q, w, scheme] of [['', 1000, 'light'], ['?article=quake-1', 1000, 'light'], ['?article=quake-1', 390, 'dark']] as const) {
+        const c = await browser.newContext({ viewport: { width: w, height: 900 }, colorScheme: scheme, locale: 'en-US' });
+        const p = await open(c, q);
+        await p.locator(q ? 'svg.chart' : 'li.report-card').first().waitFor();
+        await p.screenshot({ path: `/tmp/peek-${w}-${q ? 'detail' : 'list'}.png`, fullPage: true });
+        await c.close();
+      }
+    }
     expect(colours[1]).not.toBe(colours[3]);
   });
 });

@@ -1,5 +1,5 @@
 /** Reports shaped as the contract gives them (docs/api.md), for the page's rendering before a real fan-out. */
-export function versionReport(over: { version?: number; complete?: boolean; acceptedOverTime?: Array<[number, number]>; accepted?: number } = {}) {
+export function versionReport(over: { version?: number; complete?: boolean; acceptedOverTime?: Array<[number, number]>; accepted?: number; shown?: number; opened?: number } = {}) {
   const acceptedOverTime = over.acceptedOverTime ?? [[0, 1200], [1, 5400], [2, 2100], [4, 300]];
   const accepted = over.accepted ?? acceptedOverTime.reduce((a, [, n]) => a + n, 0);
   return {
@@ -24,8 +24,8 @@ export function versionReport(over: { version?: number; complete?: boolean; acce
       lastAcceptedMs: 4_700,
       acceptedOverTime,
     },
-    shown: 8_100,
-    opened: 905,
+    shown: over.shown ?? 8_100,
+    opened: over.opened ?? 905,
     complete: over.complete ?? true,
   };
 }
