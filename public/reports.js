@@ -108,6 +108,7 @@ async function follow(id) {
 
 function show(report) {
   renderReport($('versions'), report);
+  say(report.versions.length ? '' : 'Nothing has gone out for this article yet.');
   const newest = report.versions.at(-1);
   $('detail-heading').textContent = newest ? newest.headline : report.articleId;
   document.title = `${newest ? newest.headline : report.articleId} — Sent alerts`;
@@ -117,9 +118,9 @@ async function openReport(id) {
   $('list-view').hidden = true;
   $('detail-view').hidden = false;
   const report = await get(`/api/v1/articles/${encodeURIComponent(id)}/report`);
-  if (!report) return;
-  say('');
-  show(report);
+  if (report) show(report);
+  else if (!key()) return;
+  // The stream starts with the whole report too, so a first answer that failed is made up for.
   setLive('connecting', 'Connecting to the report stream…');
   follow(id);
 }
