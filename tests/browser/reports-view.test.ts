@@ -122,15 +122,6 @@ describe('sent alerts, rendered from the contract', () => {
       await context.close();
     }
     expect(colours[0]).not.toBe(colours[2]);
-    if (process.env.PEEK) {
-      for (const [q, w, scheme] of [['', 1000, 'light'], ['?article=quake-1', 1000, 'light'], ['?article=quake-1', 390, 'dark']] as const) {
-        const c = await browser.newContext({ viewport: { width: w, height: 900 }, colorScheme: scheme, locale: 'en-US' });
-        const p = await open(c, q);
-        await p.locator(q ? 'svg.chart' : 'li.report-card').first().waitFor();
-        await p.screenshot({ path: `/tmp/peek-${w}-${q ? 'detail' : 'list'}.png`, fullPage: true });
-        await c.close();
-      }
-    }
     expect(colours[1]).not.toBe(colours[3]);
   });
 });
