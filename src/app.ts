@@ -23,6 +23,7 @@ import { ninjsRouter } from './ninjs/router.ts';
 import { EmbargoScheduler } from './news/embargo.ts';
 import { NewsService } from './news/service.ts';
 import { createPush } from './push/module.ts';
+import { createReports } from './reports/module.ts';
 import type { Resolver } from './push/endpoint.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
@@ -101,7 +102,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const now = () => new Date(clock());
   const news = new NewsService({ store, now });
 
-  const push = await createPush({ config, engine, logger, metrics, clock, resolver: options.resolver });
+  // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
+  const resolveId = async (id: string) => articleIdFor(id);
+  const reports = await createReports({ config, engine, logger, publisherKeys, resolveId });
+  closers.push(['reports', () => reports.close()]);
+  const push = await createPush({ config, engine, logger, metrics, clock, resolver: options.resolver, reports });
   closers.push(['web push', () => push.close()]);
 
   const embargoes = new EmbargoScheduler(news, logger, now);
@@ -114,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     concurrency: config.replayConcurrency,
     drainTimeoutMs: config.replayDrainTimeoutSeconds * 1000,
   });
+  feed.counter = reports.counter;
   closers.push(['live feed', () => feed.close()]);
 
   const http = express();
@@ -177,10 +183,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // req.secure: the connection, or X-Forwarded-Proto from a proxy that TRUST_PROXY trusts.
   http.use((req, res, next) => (req.secure ? httpsHeaders : httpHeaders)(req, res, next));
   http.use(opsRoutes(metrics, ready));
+  // Receipts come from the news site's service worker, whatever CORS_ORIGINS says.
+  http.use('/api/v1/push/receipts', reports.receipts);
   // The API, and the client modules (/client/*.js) that sites on those origins import.
   if (config.corsOrigins) http.use(['/api', '/client'], cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
-  // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
-  const resolveId = async (id: string) => articleIdFor(id);
+  http.use('/api/v1', reports.router);
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit, keys: publisherKeys, now }));

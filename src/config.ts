@@ -67,6 +67,10 @@ export interface Config {
   corsOrigins: string[] | null;
   rateLimitPublishPerSecond: number;
   rateLimitSubscribePerMinute: number;
+  /** Alert receipts (POST /api/v1/push/receipts) per client address per minute. */
+  rateLimitReceiptsPerMinute: number;
+  /** Key of the receipt tokens' HMAC; null: one made once and kept in the store. */
+  receiptSecret: string | null;
   /** History reads per client address per minute: /api/v1/events, and subscribes/streams opened with a cursor. */
   rateLimitHistoryPerMinute: number;
   /** A cursor with more matching events than this after it gets resync instead of a replay. */
@@ -293,6 +297,8 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     corsOrigins: cors.length > 0 ? cors : null,
     rateLimitPublishPerSecond: read(env, 'RATE_LIMIT_PUBLISH_PER_SECOND', int(0), 50),
     rateLimitSubscribePerMinute: read(env, 'RATE_LIMIT_SUBSCRIBE_PER_MINUTE', int(0), 20),
+    rateLimitReceiptsPerMinute: read(env, 'RATE_LIMIT_RECEIPTS_PER_MINUTE', int(0), 60),
+    receiptSecret: env.RECEIPT_SECRET ? env.RECEIPT_SECRET : null,
     rateLimitHistoryPerMinute: read(env, 'RATE_LIMIT_HISTORY_PER_MINUTE', int(0), 120),
     replayMaxEvents: read(env, 'REPLAY_MAX_EVENTS', int(1, 1_000_000), 1_000),
     replayConcurrency: read(env, 'REPLAY_CONCURRENCY', int(1, 10_000), 32),

@@ -5,6 +5,14 @@ import type { Metrics } from '../ops/metrics.ts';
 import { StoreUnavailableError, type ResyncReason, type Store } from '../storage/store.ts';
 
 export type Sink = (event: NewsEvent) => void;
+/** A live channel: returns how many of its clients it handed the event to (summed into the alert's report). */
+export type LiveSink = (event: NewsEvent) => number | void;
+
+/** Who counts deliveries for the alert reports (reports/recorder.ts). */
+export interface DeliveryCounter {
+  live(event: NewsEvent, clients: number): void;
+  replayed(event: NewsEvent): void;
+}
 
 /** Why a client gets `resync`: the store's reasons, or more live events arrived while it waited than a replay may hold. */
 export type { ResyncReason };
@@ -105,7 +113,9 @@ class Slots {
 export class LiveFeed {
   /** Id of the newest event dispatched to the sinks on this node. */
   lastDispatched: EventId | null = null;
-  private readonly sinks = new Set<Sink>();
+  private readonly sinks = new Set<LiveSink>();
+  /** Set by the composition root when alert reports are on. */
+  counter: DeliveryCounter | null = null;
   private waiters: Array<{ id: EventId; resolve: () => void }> = [];
   private readonly stopTail: () => void;
   private readonly slots: Slots;
@@ -134,7 +144,7 @@ export class LiveFeed {
     }
   }
 
-  add(sink: Sink): () => void {
+  add(sink: LiveSink): () => void {
     this.sinks.add(sink);
     return () => this.sinks.delete(sink);
   }
@@ -142,13 +152,16 @@ export class LiveFeed {
   private dispatch(event: NewsEvent): void {
     this.advance(event.id);
     this.metrics.fanoutLag.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
+    let clients = 0;
     for (const sink of this.sinks) {
       try {
-        sink(event);
+        clients += sink(event) ?? 0;
       } catch (err) {
         this.logger.error({ err, eventId: event.id }, 'delivery sink failed');
       }
     }
+    if (clients > 0) this.metrics.publicationToLive.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
+    this.counter?.live(event, clients);
   }
 
   /**
@@ -175,7 +188,9 @@ export class LiveFeed {
    * the client to drain it before the next; buffered events the read already covered are dropped by id, the rest
    * follow the same way, and `goLive` runs in the same tick as the last send.
    */
-  async catchUp(req: CatchUpRequest): Promise<CatchUpResult> {
+  async catchUp(asked: CatchUpRequest): Promise<CatchUpResult> {
+    const counter = this.counter;
+    const req = counter ? { ...asked, send: (e: NewsEvent) => (asked.send(e), counter.replayed(e)) } : asked;
     const signal = req.signal ?? new AbortController().signal;
     /** Aborted on overflow: a catch-up still waiting for its turn stops waiting. */
     const overtaken = new AbortController();

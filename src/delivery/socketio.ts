@@ -146,9 +146,16 @@ export class SocketIoChannel {
     this.removeSink = feed.add((e) => this.deliver(e));
   }
 
-  private deliver(event: NewsEvent): void {
-    this.io.to([...audienceOf(event.topics), ALL_TOPICS].map(room)).emit('news', event);
+  /** Returns how many sockets the event went to (a socket in several of its rooms counts once). */
+  private deliver(event: NewsEvent): number {
+    const rooms = [...audienceOf(event.topics), ALL_TOPICS].map(room);
+    this.io.to(rooms).emit('news', event);
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
+    const sets = rooms.map((r) => this.io.sockets.adapter.rooms.get(r)).filter((m): m is Set<string> => m !== undefined && m.size > 0);
+    if (sets.length <= 1) return sets[0]?.size ?? 0;
+    const ids = new Set<string>();
+    for (const m of sets) for (const id of m) ids.add(id);
+    return ids.size;
   }
 
   /**

@@ -130,14 +130,17 @@ export class SseChannel {
     };
   }
 
-  private deliver(event: NewsEvent): void {
+  private deliver(event: NewsEvent): number {
     let data: string | null = null;
+    let n = 0;
     for (const c of this.clients) {
       if (!c.live || !matchesAny(c.topics, event.topics)) continue;
       data ??= frame(event);
       this.write(c, data);
       this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' });
+      n++;
     }
+    return n;
   }
 
   private write(c: SseClient, chunk: string): void {

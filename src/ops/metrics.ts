@@ -42,6 +42,18 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly publicationToAcceptance = new Histogram({
+    name: 'newspush_publication_to_acceptance_seconds',
+    help: 'From publication to a push service accepting the alert (each accepted push)',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
+    registers: [this.registry],
+  });
+  readonly publicationToLive = new Histogram({
+    name: 'newspush_publication_to_live_seconds',
+    help: 'From publication to this node handing the event to its connected clients (events with at least one)',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

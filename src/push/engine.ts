@@ -3,8 +3,11 @@ import { systemClock, type Clock } from '../domain/clock.ts';
 import type { NewsEvent } from '../domain/event.ts';
 import { audienceOf } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
-import { wants } from './match.ts';
-import { buildPayload, pushTopic, pushUrgency } from './payload.ts';
+import type { ReceiptTokens } from '../reports/receipts.ts';
+import type { ReportRecorder } from '../reports/recorder.ts';
+import { C, failedField, type FailureClass } from '../reports/view.ts';
+import { refusal } from './match.ts';
+import { buildPayload, pushTopic, pushUrgency, RECEIPT_RESERVE, withReceipt } from './payload.ts';
 import type { JobQueue } from './queue.ts';
 import type { PushSender, SendResult } from './sender.ts';
 import type { SubscriptionStore } from './subscriptions.ts';
@@ -21,6 +24,10 @@ export interface EngineOptions {
   current: (articleId: string) => Promise<{ status: string; supersededBy?: string | null } | null>;
   /** How long to remember who got an article (for its retraction): the article TTL. */
   articleTtlSeconds: number;
+  /** Alert reports: counts gathered per event (flushed once per batch) and receipt tokens in each payload. */
+  reports?: { recorder: ReportRecorder; tokens: ReceiptTokens };
+  /** newspush_publication_to_acceptance_seconds */
+  acceptance?: Histogram;
 }
 
 const BATCH = 250;
@@ -91,16 +98,30 @@ export class PushEngine {
   private async fanout(event: NewsEvent): Promise<void> {
     const chain = event.article.supersedes ?? event.article.id;
     let ids: string[];
+    const rec = this.opts.reports?.recorder;
     if (event.type === 'article.retracted') {
       ids = await this.subs.deliveredTo(chain);
+      rec?.add(event, C.matched, ids.length);
     } else {
       const now = new Date(this.clock());
       const candidates = await this.subs.getMany(await this.subs.followersOf(audienceOf(event.topics)));
-      ids = candidates.filter((s) => wants(s, event, now)).map((s) => s.id);
+      ids = [];
+      for (const s of candidates) {
+        const why = refusal(s, event, now);
+        if (why === null) ids.push(s.id);
+        if (why === 'topic' || why === 'notify') continue;
+        rec?.add(event, C.matched);
+        if (why) rec?.add(event, `skip.${why}`);
+      }
     }
     const batches = [];
     for (let i = 0; i < ids.length; i += BATCH) batches.push({ data: { kind: 'batch' as const, event, ids: ids.slice(i, i + BATCH) }, opts: { jobId: `batch-${event.id}-${i / BATCH}` } });
     await this.queue.addBulk(batches);
+    if (rec) {
+      rec.add(event, C.recipients, ids.length);
+      rec.add(event, C.fanoutDone);
+      await rec.flush();
+    }
     this.logger.info({ eventId: event.id, type: event.type, recipients: ids.length, batches: batches.length }, 'push fan-out queued');
   }
 
@@ -108,7 +129,8 @@ export class PushEngine {
     // Each try has its own record of what is done, so a retry is not mistaken for a repeat of the first try.
     const key = attempt === 0 ? event.id : `${event.id}/${attempt}`;
     const todo = await this.subs.getMany(await this.subs.unsent(key, ids));
-    const payload = buildPayload(event);
+    const reports = this.opts.reports;
+    const payload = buildPayload(event, reports ? RECEIPT_RESERVE : 0);
     const headers = { ttlSeconds: this.opts.ttlSeconds, urgency: pushUrgency(event.article.urgency), topic: pushTopic(event) };
     const chain = event.article.supersedes ?? event.article.id;
     let done: string[] = [];
@@ -130,10 +152,12 @@ export class PushEngine {
     let dropped = await obsolete();
     let next = dropped ? todo.length : 0;
     if (dropped) this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length);
+    if (dropped) reports?.recorder.add(event, C.superseded, todo.length);
     const worker = async () => {
       while (next < todo.length && !dropped) {
         const s = todo[next++]!;
-        const r = await this.sender.send(s.endpoint, s.keys, payload, headers);
+        if (attempt === 0) reports?.recorder.add(event, C.sent);
+        const r = await this.sender.send(s.endpoint, s.keys, reports ? withReceipt(payload, reports.tokens.make(event.id, s.id)) : payload, headers);
         const outcome = await this.settle(event, r, attempt, s.id);
         done.push(s.id);
         if (outcome === 'delivered') delivered.push(s.id);
@@ -142,6 +166,7 @@ export class PushEngine {
           if (!dropped && (await obsolete())) {
             dropped = true;
             this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length - next);
+            reports?.recorder.add(event, C.superseded, todo.length - next);
           }
         }
         // Give Socket.IO clients a turn between sends even when responses come back at once.
@@ -150,23 +175,31 @@ export class PushEngine {
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker));
     await flush();
+    await reports?.recorder.flush();
   }
 
   /** Counts and acts on one answer: removes gone subscriptions, queues retries. */
   private async settle(event: NewsEvent, r: SendResult, attempt: number, id: string): Promise<'delivered' | 'other'> {
     const status = String(r.status);
+    const rec = this.opts.reports?.recorder;
+    const failed = (c: FailureClass) => rec?.add(event, failedField(c));
     if (r.status >= 200 && r.status < 300) {
       this.sent.inc({ outcome: 'delivered', status });
-      this.latency.observe((this.clock() - Date.parse(event.at)) / 1000);
+      const ms = this.clock() - Date.parse(event.at);
+      this.latency.observe(ms / 1000);
+      this.opts.acceptance?.observe(ms / 1000);
+      rec?.accepted(event, ms);
       return 'delivered';
     }
     if (r.blocked) {
+      failed('refused');
       this.sent.inc({ outcome: 'blocked', status });
       this.logger.warn({ id, eventId: event.id, error: r.error }, 'push endpoint refused at send time');
       return 'other';
     }
     if (GONE.has(r.status)) {
       this.sent.inc({ outcome: 'gone', status });
+      failed('gone');
       await this.subs.delete(id);
       return 'other';
     }
@@ -175,15 +208,19 @@ export class PushEngine {
       const expired = this.clock() + delay > Date.parse(event.at) + this.opts.ttlSeconds * 1000;
       if (expired) {
         this.sent.inc({ outcome: 'expired', status });
+        rec?.add(event, C.expired);
+        failed(r.status === 0 ? 'network' : r.status === 429 ? 'otherClient' : 'server');
         this.logger.info({ id, eventId: event.id, status: r.status }, 'push given up: past its TTL');
       } else {
         this.sent.inc({ outcome: 'retry', status });
+        rec?.add(event, C.retried);
         await this.queue.add({ kind: 'retry', event, id, attempt: attempt + 1 }, { delayMs: delay, jobId: `retry-${event.id}-${id}-${attempt + 1}` });
       }
       return 'other';
     }
     // 400, 401, 403, 413 and the like: our request is wrong for this service; retrying would not help.
     this.sent.inc({ outcome: 'rejected', status });
+    failed(r.status === 413 ? 'tooLarge' : 'otherClient');
     this.logger.warn({ id, eventId: event.id, status: r.status, error: r.error }, 'push rejected by the push service');
     return 'other';
   }

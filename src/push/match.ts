@@ -52,11 +52,16 @@ export function inQuietHours(q: QuietHours, at: Date): boolean {
  * hours unless it is a flash (urgency 1). Retractions are not matched: they go to whoever got the article.
  */
 export function wants(sub: Subscription, event: NewsEvent, at: Date): boolean {
+  return refusal(sub, event, at) === null;
+}
+
+/** Why a version does not go to this subscriber (see wants), or null when it does. */
+export function refusal(sub: Subscription, event: NewsEvent, at: Date): 'notify' | 'topic' | 'urgency' | 'language' | 'quietHours' | null {
   const a = event.article;
-  if (!a.notify || event.type === 'article.retracted') return false;
-  if (!matchesAny(sub.topics, event.topics)) return false;
-  if (a.urgency > sub.maxUrgency) return false;
-  if (sub.languages && !sub.languages.some((l) => l.toLowerCase() === a.language.toLowerCase() || a.language.toLowerCase().startsWith(l.toLowerCase() + '-'))) return false;
-  if (sub.quietHours && a.urgency > 1 && inQuietHours(sub.quietHours, at)) return false;
-  return true;
+  if (!a.notify || event.type === 'article.retracted') return 'notify';
+  if (!matchesAny(sub.topics, event.topics)) return 'topic';
+  if (a.urgency > sub.maxUrgency) return 'urgency';
+  if (sub.languages && !sub.languages.some((l) => l.toLowerCase() === a.language.toLowerCase() || a.language.toLowerCase().startsWith(l.toLowerCase() + '-'))) return 'language';
+  if (sub.quietHours && a.urgency > 1 && inQuietHours(sub.quietHours, at)) return 'quietHours';
+  return null;
 }

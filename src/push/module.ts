@@ -7,7 +7,7 @@ import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Engine } from '../storage/engine.ts';
 import { EndpointPolicy, type Resolver } from './endpoint.ts';
-import { PushEngine } from './engine.ts';
+import { PushEngine, type EngineOptions } from './engine.ts';
 import { pushRoutes } from './routes.ts';
 import { PushSender } from './sender.ts';
 import { loadVapid } from './vapid.ts';
@@ -19,6 +19,8 @@ export interface PushDeps {
   metrics: Metrics;
   clock: Clock;
   resolver?: Resolver;
+  /** Alert reports: counting and receipt tokens (reports/module.ts). */
+  reports?: EngineOptions['reports'];
 }
 
 export interface PushModule {
@@ -45,6 +47,8 @@ export async function createPush(d: PushDeps): Promise<PushModule> {
       ttlSeconds: d.config.pushTtlSeconds,
       articleTtlSeconds: d.config.articleTtlSeconds,
       current: (id) => store.getArticle(id),
+      reports: d.reports,
+      acceptance: d.metrics.publicationToAcceptance,
     }, d.metrics.registry, d.clock);
   const stopWorkers = engine.start();
   const stopConsuming = pushFeed.consume(async (event) => {

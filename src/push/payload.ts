@@ -15,13 +15,19 @@ export interface PushPayload {
   urgency: number;
   /** The article this one replaces (ninjs evolvedfrom): the device replaces that alert too. */
   supersedes?: string;
+  /** Receipt token for POST /api/v1/push/receipts (added per subscriber by withReceipt). */
+  receipt?: string;
 }
 
 export const MAX_PAYLOAD_BYTES = 3_000;
 /** The encrypted record adds 86 bytes of header and 17 of padding and tag; keep the plaintext under that. */
 const MAX_PLAINTEXT = MAX_PAYLOAD_BYTES - 103;
+/** Room kept for `,"receipt":"<token>"` (a token is at most about 140 characters). */
+export const RECEIPT_RESERVE = 200;
 
-export function buildPayload(event: NewsEvent): Buffer {
+/** The payload without its receipt, cut to leave `reserve` bytes for one (built once per batch). */
+export function buildPayload(event: NewsEvent, reserve = 0): Buffer {
+  const max = MAX_PLAINTEXT - reserve;
   const a = event.article;
   const retracted = event.type === 'article.retracted';
   const payload: PushPayload = {
@@ -38,17 +44,22 @@ export function buildPayload(event: NewsEvent): Buffer {
   };
   let json = JSON.stringify(payload);
   // Cut the body on a word boundary until the whole fits; then, only if needed, drop the image and the title's tail.
-  for (let max = payload.body.length; Buffer.byteLength(json) > MAX_PLAINTEXT && max > 0; max = Math.floor(max * 0.8)) {
-    payload.body = cutText(payload.body, max);
+  for (let cut = payload.body.length; Buffer.byteLength(json) > max && cut > 0; cut = Math.floor(cut * 0.8)) {
+    payload.body = cutText(payload.body, cut);
     json = JSON.stringify(payload);
   }
-  if (Buffer.byteLength(json) > MAX_PLAINTEXT) {
+  if (Buffer.byteLength(json) > max) {
     payload.body = '';
     payload.image = null;
     payload.title = cutText(payload.title, 200);
     json = JSON.stringify(payload);
   }
   return Buffer.from(json);
+}
+
+/** One subscriber's payload: the batch's payload with its receipt token as the last member. */
+export function withReceipt(base: Buffer, token: string): Buffer {
+  return Buffer.concat([base.subarray(0, base.length - 1), Buffer.from(`,"receipt":"${token}"}`)]);
 }
 
 /** The contract's mapping of IPTC urgency onto Web Push urgency. */

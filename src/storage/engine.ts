@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { makeLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { PushJob } from '../push/engine.ts';
+import { MemoryReports, RedisReports, type ReportStore } from '../reports/store.ts';
 import { BullQueue, MemoryQueue, type JobQueue } from '../push/queue.ts';
 import { MemorySubscriptions, type SubscriptionStore } from '../push/subscriptions.ts';
 import { RedisSubscriptions } from '../push/subscriptions-redis.ts';
@@ -26,6 +27,8 @@ export interface Engine {
   readonly pushQueue: JobQueue<PushJob>;
   /** The history as Web Push consumes it: each event handed to one node of the deployment. */
   readonly pushFeed: HistoryGroup;
+  /** Alert reports: counters per event, shared by every node with Redis. */
+  readonly reports: ReportStore;
   /** A rate limiter named `name` (counters shared by every node with Redis); null when `points` is 0 (off). */
   limiter(name: string, points: number, durationSeconds: number): RateLimiterAbstract | null;
   /** Closes every part, then the connections. */
@@ -56,14 +59,16 @@ export async function openEngine(config: Config, logger: Logger): Promise<Engine
     const subscriptions = new MemorySubscriptions();
     const pushQueue = new MemoryQueue<PushJob>(log);
     const pushFeed = new MemoryHistoryGroup(store, log);
+    const reports = new MemoryReports(config.articleTtlSeconds);
     return {
       kind: 'memory',
       store,
       subscriptions,
       pushQueue,
       pushFeed,
+      reports,
       limiter: (name, points, durationSeconds) => makeLimiter({ points, durationSeconds, keyPrefix: name, redis: null }),
-      close: () => closeInOrder(logger, [['push feed', () => pushFeed.close()], ['push queue', () => pushQueue.close()], ['subscriptions', () => subscriptions.close()], ['store', () => store.close()]]),
+      close: () => closeInOrder(logger, [['reports', () => reports.close()], ['push feed', () => pushFeed.close()], ['push queue', () => pushQueue.close()], ['subscriptions', () => subscriptions.close()], ['store', () => store.close()]]),
     };
   }
   const redis = new RedisFactory(redisEndpoint, logger, undefined, { minReplicas: config.redisMinReplicas, waitTimeoutMs: config.redisWaitTimeoutMs });
@@ -71,18 +76,21 @@ export async function openEngine(config: Config, logger: Logger): Promise<Engine
   const subscriptions = await RedisSubscriptions.open(redis);
   const pushQueue = new BullQueue<PushJob>('push', redis, log, config.pushTakeoverMs);
   const pushFeed = await RedisHistoryGroup.open(redis, { group: 'push', takeoverMs: config.pushTakeoverMs }, log);
+  const reports = new RedisReports(redis, config.articleTtlSeconds);
   return {
     kind: 'redis',
     store,
     subscriptions,
     pushQueue,
     pushFeed,
+    reports,
     limiter: (name, points, durationSeconds) => makeLimiter({ points, durationSeconds, keyPrefix: redis.keys.key('rl', name), redis: redis.shared('limits') }),
     close: () =>
       closeInOrder(logger, [
         ['push feed', () => pushFeed.close()],
         ['push queue', () => pushQueue.close()],
         ['subscriptions', () => subscriptions.close()],
+        ['reports', () => reports.close()],
         ['store', () => store.close()],
         ['redis connections', () => redis.close()],
       ]),
