@@ -98,17 +98,19 @@ export function chartSummary(v) {
 /** The chart: readers whose push service had accepted the alert, second by second since publication. */
 export function acceptanceChart(v, id, width = 640) {
   // Drawn at the width it is shown at (one unit a CSS pixel), so its text stays legible on a phone.
-  const W = Math.min(Math.max(Math.round(width), 300), 960), H = W < 500 ? 200 : 240, L = 56, R = 16, T = 16, B = 40;
+  const W = Math.min(Math.max(Math.round(width), 300), 960), H = W < 500 ? 200 : 240, L = 56, R = 28, T = 20, B = 40;
   const series = cumulative(v.push.acceptedOverTime);
   // Acceptances of second s happened within [s, s + 1): the line rises at its end.
   const lastSecond = series.length ? series[series.length - 1][0] + 1 : 1;
-  const top = Math.max(series.length ? series[series.length - 1][1] : 0, 1);
+  const most = Math.max(series.length ? series[series.length - 1][1] : 0, 1);
+  const ys = step(most, 4);
+  // The top of the scale is the first round figure at or above the total, so the top line is labelled.
+  const top = Math.ceil(most / ys) * ys;
   const x = (s) => L + (s / lastSecond) * (W - L - R);
   const y = (n) => H - B - (n / top) * (H - T - B);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${id}-title ${id}-desc`, class: 'chart', preserveAspectRatio: 'xMidYMid meet' });
   root.append(svg('title', { id: `${id}-title` }, `Acceptances over time, version ${v.version}`), svg('desc', { id: `${id}-desc` }, chartSummary(v)));
   const grid = svg('g', { class: 'grid', 'aria-hidden': 'true' });
-  const ys = step(top, 4);
   for (let n = 0; n <= top; n += ys) {
     grid.append(svg('line', { x1: L, x2: W - R, y1: y(n), y2: y(n) }), svg('text', { x: L - 6, y: y(n) + 4, class: 'tick y' }, formatCount(n)));
   }
@@ -122,10 +124,21 @@ export function acceptanceChart(v, id, width = 640) {
     for (const [s, n] of series) d += ` H ${x(s + 1)} V ${y(n)}`;
     root.append(svg('path', { d: `${d} V ${y(0)} Z`, class: 'area', 'aria-hidden': 'true' }), svg('path', { d, class: 'line', 'aria-hidden': 'true' }));
   }
+  // The 50% and 90% times, one label when they fall together (close enough to overlap).
+  const marks = [];
   for (const [label, ms] of [['50%', v.push.p50AcceptedMs], ['90%', v.push.p90AcceptedMs]]) {
     if (ms === null || ms === undefined) continue;
     const at = x(Math.min(ms / 1000, lastSecond));
-    root.append(svg('line', { x1: at, x2: at, y1: T, y2: H - B, class: 'mark', 'aria-hidden': 'true' }), svg('text', { x: at + 4, y: T + 10, class: 'mark-label', 'aria-hidden': 'true' }, label));
+    const near = marks.find((m) => Math.abs(m.at - at) < 36);
+    if (near) near.label += ` ${label}`;
+    else marks.push({ at, label });
+  }
+  for (const { at, label } of marks) {
+    const right = at > W - R - 60;
+    root.append(
+      svg('line', { x1: at, x2: at, y1: T, y2: H - B, class: 'mark', 'aria-hidden': 'true' }),
+      svg('text', { x: right ? at - 4 : at + 4, y: T - 6, class: `mark-label${right ? ' end' : ''}`, 'aria-hidden': 'true' }, label),
+    );
   }
   return root;
 }
