@@ -109,9 +109,17 @@ describe('sent alerts, rendered from the contract', () => {
     const colours: string[] = [];
     for (const colorScheme of ['light', 'dark'] as const) {
       const context = await browser.newContext({ colorScheme, viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+      const blocked: string[] = [];
+      context.on('console', (m) => m.text().includes('Content Security Policy') && blocked.push(m.text()));
       const page = await open(context, '?article=quake-1');
       await page.locator('section.version-report svg.chart').first().waitFor({ timeout: 10_000 });
       expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      // Under the server's CSP (script-src and style-src 'self'): nothing refused, and every control named.
+      expect(blocked).toEqual([]);
+      const unnamed = await page.evaluate(() =>
+        [...document.querySelectorAll('input, button, summary, a')].filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label') && !el.textContent?.trim()).map((el) => el.outerHTML),
+      );
+      expect(unnamed).toEqual([]);
       colours.push(await page.locator('svg.chart path.line').first().evaluate((p) => getComputedStyle(p).stroke));
       colours.push(await page.evaluate(() => getComputedStyle(document.body).backgroundColor));
       // Tab reaches the table's disclosure; Enter opens it.
