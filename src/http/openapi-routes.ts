@@ -3,6 +3,7 @@ import { streamQuery } from '../delivery/sse.ts';
 import { articleInputSchema, articlePatchSchema, retractionSchema } from '../domain/article.ts';
 import { ERRORS, type ErrorCode } from '../domain/errors.ts';
 import { createSubscriptionSchema, preferencesPatchSchema } from '../push/types.ts';
+import { receiptBody, reportsQuery } from '../reports/routes.ts';
 import { listQuery } from './articles.ts';
 import { eventsQuery } from './reading.ts';
 
@@ -195,6 +196,28 @@ export const ROUTES: RouteDoc[] = [
     method: 'delete', path: '/api/v1/push/subscriptions/:id', tag: 'web push', auth: 'subscription-token', summary: 'Remove a subscription',
     responses: { 204: { description: 'Removed' } },
     errors: ['not_found'],
+  },
+  {
+    method: 'post', path: '/api/v1/push/receipts', tag: 'web push', summary: 'The service worker showed an alert, or the reader opened it (any origin; JSON or text/plain)',
+    body: { schema: receiptBody, required: true, description: '`receipt` is the token of the push payload' },
+    responses: { 200: { description: '`counted: false` for a repeat of (event, subscription, action)', schema: z.object({ counted: z.boolean() }) } },
+    errors: ['validation_failed', 'forbidden', 'not_found', 'payload_too_large', 'rate_limited', 'unavailable'],
+  },
+  {
+    method: 'get', path: '/api/v1/articles/:id/report', tag: 'publishing', auth: 'publisher', summary: 'What happened to each alert of an article: live, Web Push, shown, opened',
+    responses: { 200: { description: 'One VersionReport per version that went out, oldest first (see docs/api.md)', schema: z.object({ articleId: z.string(), versions: z.array(z.looseObject({ version: z.number().int(), eventId: z.string(), complete: z.boolean() })) }) } },
+    errors: ['unauthorized', 'not_found', 'unavailable'],
+  },
+  {
+    method: 'get', path: '/api/v1/articles/:id/report/stream', tag: 'publishing', auth: 'publisher', summary: 'Server-Sent Events: the report at once, then at most once a second while it changes',
+    responses: { 200: { description: '`event: report`, `data:` the report JSON; heartbeat comments', contentType: 'text/event-stream' } },
+    errors: ['unauthorized', 'not_found'],
+  },
+  {
+    method: 'get', path: '/api/v1/reports', tag: 'publishing', auth: 'publisher', summary: 'Recent alerts with their headline figures, newest first',
+    query: reportsQuery,
+    responses: { 200: { description: 'The reports (a scoped key sees its scope only)', schema: z.object({ reports: z.array(z.looseObject({ articleId: z.string(), eventId: z.string(), audience: z.number().int() })) }) } },
+    errors: ['validation_failed', 'unauthorized', 'unavailable'],
   },
   {
     method: 'get', path: '/healthz', tag: 'operations', summary: 'Liveness: 200 while the process runs',
