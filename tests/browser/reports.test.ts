@@ -133,7 +133,13 @@ describe('receipts from the service worker', () => {
     const payload = await pushed('site-reader');
     const { context, worker, deliver } = await workerOn(site.url);
     await deliver(payload);
-    await waitFor('the notification on the site', () => worker.evaluate(() => self.registration.getNotifications().then((ns) => ns.some((n) => n.tag === 'rcpt-2'))), 10_000);
+    let tags: string[] = [];
+    await waitFor('the notification on the site', async () => {
+      tags = await worker.evaluate(() => self.registration.getNotifications().then((ns) => ns.map((n) => n.tag)));
+      return tags.includes('rcpt-2');
+    }, 20_000).catch((e) => {
+      throw new Error(`${(e as Error).message} (notifications: ${JSON.stringify(tags)}, worker ${worker.url()})`);
+    });
     const counted = await waitFor('the shown receipt', async () => ((await report('rcpt-2'))?.shown === 1 ? true : undefined), 10_000);
     expect(counted).toBe(true);
     await context.close();
