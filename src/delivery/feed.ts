@@ -2,7 +2,8 @@ import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain
 import { matchesAny, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError, type ResyncReason, type Store } from '../storage/store.ts';
+import { StoreUnavailableError, type HistoryPage, type HistoryReadOptions, type ResyncReason, type Store } from '../storage/store.ts';
+import { EpochCheck, HistoryWindow, type WindowLimits } from './window.ts';
 
 export type Sink = (event: NewsEvent) => void;
 
@@ -45,9 +46,17 @@ export interface ReplayLimits {
   pageBytes: number;
   /** How long a client may take to drain a page before it is dropped. */
   drainTimeoutMs: number;
+  /** The newest history kept in memory for catch-ups (see HistoryWindow). */
+  window: WindowLimits;
 }
 
-export const DEFAULT_REPLAY_LIMITS: ReplayLimits = { maxEvents: 1_000, concurrency: 32, pageBytes: 512 * 1024, drainTimeoutMs: 30_000 };
+export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
+  maxEvents: 1_000,
+  concurrency: 32,
+  pageBytes: 512 * 1024,
+  drainTimeoutMs: 30_000,
+  window: { maxEvents: 2_000, maxBytes: 16 * 1024 * 1024 },
+};
 
 const PAGE = 200;
 
@@ -109,6 +118,8 @@ export class LiveFeed {
   private waiters: Array<{ id: EventId; resolve: () => void }> = [];
   private readonly stopTail: () => void;
   private readonly slots: Slots;
+  private readonly window: HistoryWindow;
+  private readonly epoch: EpochCheck;
 
   constructor(
     private readonly store: Store,
@@ -117,10 +128,15 @@ export class LiveFeed {
     readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS,
   ) {
     this.slots = new Slots(limits.concurrency);
+    this.window = new HistoryWindow(limits.window, store.retention);
+    this.epoch = new EpochCheck(() => store.historyEpoch());
     // Events up to where the tail starts are history this node will never dispatch: count them as passed.
     this.stopTail = store.tail(
       (e) => this.dispatch(e),
-      (position) => position !== null && this.advance(position),
+      (position) => {
+        this.window.started(position);
+        if (position !== null) this.advance(position);
+      },
     );
   }
 
@@ -141,6 +157,7 @@ export class LiveFeed {
 
   private dispatch(event: NewsEvent): void {
     this.advance(event.id);
+    this.window.add(event);
     this.metrics.fanoutLag.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
     for (const sink of this.sinks) {
       try {
@@ -211,7 +228,7 @@ export class LiveFeed {
       let replayed = 0;
       let head: EventId | null = null;
       for (;;) {
-        const page = await this.store.readEvents(cursor, req.topics, PAGE, {
+        const page = await this.read(cursor, req.topics, {
           maxBytes: this.limits.pageBytes,
           ...(cursor === req.since ? { maxBehind: this.limits.maxEvents } : {}),
         });
@@ -258,6 +275,20 @@ export class LiveFeed {
       stopBuffering();
       if (held) this.slots.release();
     }
+  }
+
+  /** A page from this node's window of the newest history when it covers the cursor, from the store otherwise. */
+  private async read(cursor: Cursor, topics: readonly Topic[], opts: HistoryReadOptions): Promise<HistoryPage> {
+    if (this.window.enabled) {
+      // The epoch read after this call says whether the window's events are still of the store's history.
+      const epoch = await this.epoch.get().catch(() => undefined);
+      if (epoch !== undefined) {
+        this.window.confirmEpoch(epoch);
+        const page = this.window.read(cursor, topics, PAGE, opts);
+        if (page) return page;
+      }
+    }
+    return this.store.readEvents(cursor, topics, PAGE, opts);
   }
 
   /**
