@@ -3,7 +3,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { ApiError, validationError } from '../domain/errors.ts';
 import { cursorSchema, type NewsEvent } from '../domain/event.ts';
-import { matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
+import { ALL_TOPICS, audienceOf, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { consume } from '../ops/limits.ts';
@@ -17,7 +17,8 @@ const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optio
 interface SseClient {
   res: Response;
   topics: Topic[];
-  live: boolean;
+  /** The last event written to it live (an event under several of its topics is written once). */
+  lastSent: string | null;
 }
 
 export function frame(event: NewsEvent): string {
@@ -48,6 +49,11 @@ function drained(res: Response): Promise<void> {
  */
 export class SseChannel {
   private readonly clients = new Set<SseClient>();
+  /**
+   * Live clients by followed topic, as Socket.IO rooms: an event reaches the clients of its topics, their
+   * ancestors and `*`, without looking at any other client.
+   */
+  private readonly byTopic = new Map<Topic, Set<SseClient>>();
   private readonly removeSink: () => void;
   private readonly heartbeat: NodeJS.Timeout;
 
@@ -91,18 +97,19 @@ export class SseChannel {
         'X-Accel-Buffering': 'no',
       });
       res.flushHeaders();
-      const client: SseClient = { res, topics: q.topics, live: false };
+      const client: SseClient = { res, topics: [...new Set(q.topics)], lastSent: null };
       this.clients.add(client);
       this.metrics.connections.inc({ channel: 'sse' });
       const gone = new AbortController();
       req.on('close', () => {
         gone.abort();
         this.clients.delete(client);
+        this.leave(client);
         this.metrics.connections.dec({ channel: 'sse' });
       });
       this.write(client, 'retry: 3000\n: connected\n\n');
       if (q.since === undefined) {
-        client.live = true;
+        this.join(client);
         return;
       }
       try {
@@ -117,7 +124,7 @@ export class SseChannel {
           signal: gone.signal,
           onResync: (reason) => this.write(client, `event: resync\ndata: ${JSON.stringify({ topics: q.topics, reason })}\n\n`),
           goLive: () => {
-            client.live = true;
+            if (!gone.signal.aborted) this.join(client);
           },
         });
       } catch (err) {
@@ -130,14 +137,38 @@ export class SseChannel {
     };
   }
 
+  private join(c: SseClient): void {
+    for (const t of c.topics) {
+      let set = this.byTopic.get(t);
+      if (!set) this.byTopic.set(t, (set = new Set()));
+      set.add(c);
+    }
+  }
+
+  private leave(c: SseClient): void {
+    for (const t of c.topics) {
+      const set = this.byTopic.get(t);
+      if (!set) continue;
+      set.delete(c);
+      if (set.size === 0) this.byTopic.delete(t);
+    }
+  }
+
   private deliver(event: NewsEvent): void {
     let data: string | null = null;
-    for (const c of this.clients) {
-      if (!c.live || !matchesAny(c.topics, event.topics)) continue;
-      data ??= frame(event);
-      this.write(c, data);
-      this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' });
+    let n = 0;
+    for (const t of [...audienceOf(event.topics), ALL_TOPICS]) {
+      const set = this.byTopic.get(t);
+      if (!set) continue;
+      for (const c of set) {
+        if (c.lastSent === event.id) continue;
+        c.lastSent = event.id;
+        data ??= frame(event);
+        this.write(c, data);
+        n++;
+      }
     }
+    if (n > 0) this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' }, n);
   }
 
   private write(c: SseClient, chunk: string): void {
@@ -156,5 +187,6 @@ export class SseChannel {
     this.removeSink();
     for (const c of this.clients) c.res.end();
     this.clients.clear();
+    this.byTopic.clear();
   }
 }
