@@ -154,7 +154,7 @@ export class EpochCheck {
 
   constructor(
     private readonly read: () => Promise<EventId | null>,
-    private readonly spacingMs = 10,
+    private readonly spacingMs = 25,
   ) {}
 
   get(): Promise<EventId | null> {
