@@ -115,6 +115,12 @@ export class LiveFeed {
   /** Id of the newest event dispatched to the sinks on this node. */
   lastDispatched: EventId | null = null;
   private readonly sinks = new Set<Sink>();
+  /** Called after every dispatch pass (channels flush what they held back for it, e.g. uncork sockets). */
+  private readonly passEnds = new Set<() => void>();
+  /** Events from the tail not dispatched yet: dispatched together in the next pass. */
+  private pending: NewsEvent[] = [];
+  /** Number of events in the dispatch pass under way (0 outside one). */
+  passSize = 0;
   private waiters: Array<{ id: EventId; resolve: () => void }> = [];
   private readonly stopTail: () => void;
   private readonly slots: Slots;
@@ -132,7 +138,7 @@ export class LiveFeed {
     this.epoch = new EpochCheck(() => store.historyEpoch());
     // Events up to where the tail starts are history this node will never dispatch: count them as passed.
     this.stopTail = store.tail(
-      (e) => this.dispatch(e),
+      (e) => this.enqueue(e),
       (position) => {
         this.window.started(position);
         if (position !== null) this.advance(position);
@@ -153,6 +159,41 @@ export class LiveFeed {
   add(sink: Sink): () => void {
     this.sinks.add(sink);
     return () => this.sinks.delete(sink);
+  }
+
+  /** `end` runs after each dispatch pass; returns a function that removes it. */
+  onPassEnd(end: () => void): () => void {
+    this.passEnds.add(end);
+    return () => this.passEnds.delete(end);
+  }
+
+  /**
+   * Events the tail hands over in one turn of the event loop (a tail batch, or several commits answered in the
+   * same turn) are dispatched together, in order, right after it: a channel can then write each client every
+   * event of the pass in one system call. To the catch-up this is a tail a turn behind, which it already waits for.
+   */
+  private enqueue(event: NewsEvent): void {
+    this.pending.push(event);
+    if (this.pending.length === 1) setImmediate(() => this.pass());
+  }
+
+  private pass(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    this.passSize = batch.length;
+    try {
+      for (const e of batch) this.dispatch(e);
+    } finally {
+      this.passSize = 0;
+      for (const end of this.passEnds) {
+        try {
+          end();
+        } catch (err) {
+          this.logger.error({ err }, 'delivery pass end failed');
+        }
+      }
+    }
   }
 
   private dispatch(event: NewsEvent): void {
@@ -239,6 +280,8 @@ export class LiveFeed {
           if (page.head !== null) await this.dispatched(page.head);
           if (overflowed) return overflow;
           this.metrics.resyncs.inc({ reason: page.reason ?? 'history_truncated' });
+          // Events up to the head are in what the client reloads; it gets live only what follows.
+          if (page.head !== null) buffer = buffer.filter((e) => compareIds(e.id, page.head!) > 0);
           req.onResync(page.reason ?? 'history_truncated');
           await this.flush(req, signal, () => buffer, () => overflowed);
           if (overflowed) return overflow;
@@ -336,6 +379,8 @@ export class LiveFeed {
 
   close(): void {
     this.stopTail();
+    this.pending = [];
     this.sinks.clear();
+    this.passEnds.clear();
   }
 }

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { Server, type Socket } from 'socket.io';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import * as wsLib from 'ws';
 import { z } from 'zod';
 import { ApiError, errorBody, toApiError, validationError } from '../domain/errors.ts';
 import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domain/event.ts';
@@ -28,6 +29,10 @@ interface ClientState {
   gone: AbortController;
   /** The client's address, for the history read budget. */
   address: string;
+  /** The last event written to it live (an event in several of its rooms is written once). */
+  lastLive: string | null;
+  /** The dispatch pass its TCP socket was corked in. */
+  corked: number;
 }
 
 /** Subscription changes a socket may have queued at once; more are refused rather than queued without bound. */
@@ -41,11 +46,20 @@ export interface HistoryBudget {
   addressOf: (req: IncomingMessage) => string;
 }
 
+/** The `ws` socket under a WebSocket transport: its frame sender, and the TCP socket underneath. */
+interface RawWebSocket {
+  readyState: number;
+  _sender: { sendFrame(frame: Buffer[], cb?: () => void): void };
+  _socket: { writableLength: number; cork(): void; uncork(): void };
+}
+
 /** The engine.io socket under a Socket.IO socket: what tells whether the client has taken what it was sent. */
 interface EngineConn {
   readyState: string;
+  upgrading: boolean;
   writeBuffer: unknown[];
-  transport: { writable: boolean; on(e: string, f: () => void): void; off(e: string, f: () => void): void };
+  write(data: string, options: { wsPreEncodedFrame: Buffer[] }): void;
+  transport: { name: string; socket?: RawWebSocket; writable: boolean; on(e: string, f: () => void): void; off(e: string, f: () => void): void };
   on(e: string, f: () => void): void;
   off(e: string, f: () => void): void;
   newspushAddress?: string;
@@ -90,6 +104,20 @@ function drained(socket: Socket): Promise<void> {
 
 const room = (t: Topic) => `t:${t}`;
 
+/** ws's frame encoder (not in its type definitions), as Socket.IO's adapter uses it to pre-frame broadcasts. */
+const Sender = (wsLib as unknown as { Sender: { frame(data: Buffer, opts: { readOnly: boolean; mask: boolean; rsv1: boolean; opcode: number; fin: boolean }): Buffer[] } }).Sender;
+
+/**
+ * The raw WebSocket of a connection that has nothing waiting in Engine.IO (no packet queued, no write in
+ * progress, not upgrading): a frame written to it now arrives in order with everything Engine.IO sent or sends.
+ */
+function idleWebSocket(conn: EngineConn): RawWebSocket | null {
+  const ws = conn.transport.socket;
+  if (conn.transport.name !== 'websocket' || !ws || ws.readyState !== wsLib.WebSocket.OPEN) return null;
+  if (conn.readyState !== 'open' || conn.upgrading || conn.writeBuffer.length > 0 || !conn.transport.writable) return null;
+  return ws;
+}
+
 function failure(err: unknown) {
   return { ok: false, ...errorBody(toApiError(err)) };
 }
@@ -101,7 +129,11 @@ function failure(err: unknown) {
  */
 export class SocketIoChannel {
   readonly io: Server;
+  private readonly nsp: Namespace;
   private readonly removeSink: () => void;
+  private readonly removePassEnd: () => void;
+  /** TCP sockets corked during a dispatch pass of several events, uncorked (one write each) at its end. */
+  private corked: Array<RawWebSocket['_socket']> = [];
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
@@ -143,12 +175,60 @@ export class SocketIoChannel {
       consume(this.budget.limiter, this.addressOf(socket)).then(() => next(), refuse);
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
+    this.nsp = this.io.of('/');
     this.removeSink = feed.add((e) => this.deliver(e));
+    this.removePassEnd = feed.onPassEnd(() => this.uncork());
   }
 
+  /**
+   * A live event goes to the sockets in the rooms of its topics, their ancestors and `*`, each once. It is
+   * encoded once, as Socket.IO would (an EVENT packet in an Engine.IO message, pre-framed for WebSocket). A
+   * WebSocket connection with nothing waiting in Engine.IO gets the frame written straight to its socket (the
+   * bytes Socket.IO would write, without its per-socket bookkeeping); any other (polling, upgrading, still
+   * writing) gets it through Engine.IO, queued behind what waits there. In a pass of several events a socket's
+   * writes are corked and go out as one.
+   */
   private deliver(event: NewsEvent): void {
-    this.io.to([...audienceOf(event.topics), ALL_TOPICS].map(room)).emit('news', event);
+    const packet = `2${JSON.stringify(['news', event])}`;
+    const frame = Sender.frame(Buffer.from(`4${packet}`), { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true });
+    const cork = this.feed.passSize > 1;
+    const now = Date.now();
+    for (const t of [...audienceOf(event.topics), ALL_TOPICS]) {
+      const ids = this.nsp.adapter.rooms.get(room(t));
+      if (!ids) continue;
+      for (const id of ids) {
+        const socket = this.nsp.sockets.get(id);
+        if (!socket) continue;
+        const state = socket.data as ClientState;
+        if (state.lastLive === event.id) continue;
+        state.lastLive = event.id;
+        const conn = socket.conn as unknown as EngineConn;
+        const ws = idleWebSocket(conn);
+        if (!ws) {
+          conn.write(packet, { wsPreEncodedFrame: frame });
+          continue;
+        }
+        const tcp = ws._socket;
+        // Written out since the last write: the client is reading (the stalled-socket sweep goes by this).
+        if (tcp.writableLength === 0) conn.newspushFlushedAt = now;
+        if (cork && state.corked !== this.passId) {
+          state.corked = this.passId;
+          tcp.cork();
+          this.corked.push(tcp);
+        }
+        ws._sender.sendFrame(frame);
+      }
+    }
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
+  }
+
+  private passId = 1;
+
+  private uncork(): void {
+    this.passId++;
+    const corked = this.corked;
+    this.corked = [];
+    for (const tcp of corked) tcp.uncork();
   }
 
   /**
@@ -160,7 +240,9 @@ export class SocketIoChannel {
     const now = Date.now();
     for (const socket of this.io.of('/').sockets.values()) {
       const conn = socket.conn as unknown as EngineConn;
-      const waiting = conn.writeBuffer.length > 0 || !conn.transport.writable;
+      const tcp = conn.transport.name === 'websocket' ? conn.transport.socket?._socket : undefined;
+      // Queued in Engine.IO, or written straight to the WebSocket and not taken by the network yet.
+      const waiting = conn.writeBuffer.length > 0 || !conn.transport.writable || (tcp?.writableLength ?? 0) > 0;
       if (!waiting || now - (conn.newspushFlushedAt ?? now) <= this.feed.limits.drainTimeoutMs) continue;
       this.logger.info('dropping a Socket.IO client that stopped reading');
       socket.disconnect(true);
@@ -248,7 +330,7 @@ export class SocketIoChannel {
   })();
 
   private onConnection(socket: Socket): void {
-    const state: ClientState = { topics: new Set(), queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket) };
+    const state: ClientState = { topics: new Set(), queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket), lastLive: null, corked: 0 };
     socket.data = state;
     this.metrics.connections.inc({ channel: 'socketio' });
     socket.on('disconnect', this.listeners.disconnect);
@@ -315,6 +397,8 @@ export class SocketIoChannel {
   async close(): Promise<void> {
     clearInterval(this.sweep);
     this.removeSink();
+    this.removePassEnd();
+    this.uncork();
     this.io.disconnectSockets(true);
     this.io.engine.close();
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REPLAY_LIMITS, LiveFeed, type CatchUpRequest } from '../../src/delivery/feed.ts';
 import type { Cursor, EventId, NewsEvent } from '../../src/domain/event.ts';
-import type { Topic } from '../../src/domain/topic.ts';
+import { matchesAny, type Topic } from '../../src/domain/topic.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { Metrics } from '../../src/ops/metrics.ts';
 import { NewsService } from '../../src/news/service.ts';
@@ -73,13 +73,22 @@ describe.each(engines)('catch-up from the in-memory window (%s)', (_name, open) 
     let n = 0;
     const publish = async (topics: string[]) => (await news.publish({ id: `a${++n}`, headline: `h${n}`, topics })).event!;
     const reached = (id: EventId) => waitFor(`the feed to dispatch ${id}`, () => feed.lastDispatched === id || undefined);
+    /** A client as the channels make one: replayed events, then (from goLive) live events of its topics. */
     const catchUp = async (since: Cursor, topics: Topic[], sent: string[], extra: Partial<CatchUpRequest> = {}) => {
       let liveAt = -1;
+      let live = false;
+      const stop = feed.add((e) => {
+        if (live && matchesAny(topics, e.topics)) sent.push(e.id);
+      });
       const r = await feed.catchUp({
         topics, since, send: (e) => sent.push(e.id), drained: async () => {}, onResync: (reason) => sent.push(`resync:${reason}`),
-        goLive: () => { liveAt = sent.length; }, ...extra,
+        goLive: () => {
+          liveAt = sent.length;
+          live = true;
+        },
+        ...extra,
       });
-      return { ...r, liveAt };
+      return { ...r, liveAt, stop };
     };
     return { store, probe, feed, publish, reached, catchUp, cleanup: async () => { feed.close(); await cleanup(); } };
   }
@@ -96,10 +105,15 @@ describe.each(engines)('catch-up from the in-memory window (%s)', (_name, open) 
       });
       const sent: string[] = [];
       const r = await s.catchUp(cursor.id, ['world'], sent);
-      // The event written during the catch-up comes once: from the window if the tail had it, else from the buffer.
-      expect(sent).toEqual([missed[0]!.id, missed[2]!.id, during!.id]);
-      expect(r).toMatchObject({ replayed: 3, resync: false, liveAt: 3 });
+      // The event written during the catch-up comes once: from the window or the buffer if this node had
+      // dispatched it by then, else live; then one more live event ends what the client could get.
+      const end = await s.publish(['world']);
+      await waitFor('the next live event', () => sent.includes(end.id));
+      expect(sent).toEqual([missed[0]!.id, missed[2]!.id, during!.id, end.id]);
+      expect(r.resync).toBe(false);
+      expect(r.liveAt).toBeGreaterThanOrEqual(2);
       expect(s.probe.reads).toBe(0);
+      r.stop();
     } finally {
       await s.cleanup();
     }
@@ -124,8 +138,11 @@ describe.each(engines)('catch-up from the in-memory window (%s)', (_name, open) 
       s.probe.beforeEpoch.push(async () => {
         during = await s.publish(['world']);
       });
-      await s.catchUp(events[oldestCovered - 1]!.id, ['world'], older);
-      expect(older).toEqual([...after(oldestCovered - 1), during!.id]);
+      const r = await s.catchUp(events[oldestCovered - 1]!.id, ['world'], older);
+      const end = await s.publish(['world']);
+      await waitFor('the next live event', () => older.includes(end.id));
+      expect(older).toEqual([...after(oldestCovered - 1), during!.id, end.id]);
+      r.stop();
       expect(s.probe.reads).toBeGreaterThan(0);
     } finally {
       await s.cleanup();
