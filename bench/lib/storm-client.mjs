@@ -14,7 +14,24 @@ const now = () => performance.timeOrigin + performance.now();
 /** One client: its socket, the ids it got since it last connected, when it got each, its cursor. */
 const clients = Array.from({ length: job.clients }, () => ({ ws: null, got: [], times: [], last: null, open: false, resyncs: 0 }));
 
+let retries = 0;
+
+/**
+ * Connects one client; a refused or reset connection (the listen backlog overflows when thousands arrive in the
+ * same second) is retried after 100-300 ms, as Socket.IO's client retries with a delay.
+ */
 function open(c, port, since) {
+  return new Promise((resolve, reject) => {
+    const attempt = (left) => connectOnce(c, port, since).then(resolve, (err) => {
+      if (left === 0 || c.open) return reject(err);
+      retries++;
+      setTimeout(() => attempt(left - 1), 100 + Math.random() * 200);
+    });
+    attempt(20);
+  });
+}
+
+function connectOnce(c, port, since) {
   return new Promise((resolve, reject) => {
     c.got = [];
     c.times = [];
@@ -57,8 +74,9 @@ async function connectAll(port, spreadMs, withCursor) {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     for (let k = 0; k < per && i < clients.length; k++, i++) acks.push(open(clients[i], port, withCursor ? clients[i].last : null));
   }
+  const before = retries;
   const times = await Promise.all(acks);
-  return { start, end: Math.max(...times) };
+  return { start, end: Math.max(...times), retries: retries - before };
 }
 
 function check(expected) {
