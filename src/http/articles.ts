@@ -9,7 +9,7 @@ import { jsonBody } from './body.ts';
 import type { PublisherKeyRing } from './publisher-keys.ts';
 import type { RequestHandler } from 'express';
 
-const listQuery = z.object({
+export const listQuery = z.object({
   topic: topicSchema.optional(),
   language: languageSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),

@@ -39,8 +39,6 @@ export type ReleaseResult = { released: WriteResult } | { dropped: string } | nu
 export interface NewsServiceDeps {
   store: Store;
   now?: () => Date;
-  /** Called on the node that wrote the event, once per event: the seam for Web Push. */
-  onCommitted?: (event: NewsEvent) => void | Promise<void>;
 }
 
 const MAX_CAS_ATTEMPTS = 8;
@@ -56,24 +54,17 @@ type Step<R> =
 
 /**
  * The one path every change to an article takes: validate, build the new version, store it with its event
- * (compare-and-set on the article and its held version, so concurrent writers on several nodes cannot both win),
- * then hand the event on. Holds and embargo releases take the same path. Delivery to Socket.IO and SSE clients
- * follows the store's tail, so it is the same for events written by any node.
+ * (compare-and-set on the article and its held version, so concurrent writers on several nodes cannot both win).
+ * Holds and embargo releases take the same path. Its answer says only whether the write is stored: every
+ * consumer (Socket.IO, SSE, Web Push) follows the history, whatever node wrote the event.
  */
 export class NewsService {
   private readonly store: Store;
   private readonly now: () => Date;
-  private readonly committedHooks: Array<(event: NewsEvent) => void | Promise<void>> = [];
 
   constructor(deps: NewsServiceDeps) {
     this.store = deps.store;
     this.now = deps.now ?? (() => new Date());
-    if (deps.onCommitted) this.committedHooks.push(deps.onCommitted);
-  }
-
-  /** Adds a consumer of events written by this node (e.g. the Web Push channel). */
-  onCommitted(hook: (event: NewsEvent) => void | Promise<void>): void {
-    this.committedHooks.push(hook);
   }
 
   async get(id: string): Promise<Article> {
@@ -235,16 +226,14 @@ export class NewsService {
           held: { expected: state.held, next: heldAfter(state.held, step.next) },
         });
         if (!r.ok) continue;
-        if (r.event) await this.runHooks(r.event);
         return { status: step.status, event: r.event, article: step.next };
       }
       if ('hold' in step && !(await this.store.commitHeld({ id, expected: state.article, held: { expected: state.held, next: step.hold } }))) continue;
+      // Nothing new was written (an idempotent retry, a refusal answered as such), or only a held version: the
+      // answer may follow a write that was answered 503, so it is given only once what it describes is durable.
+      await this.store.durable();
       return step.answer;
     }
     throw new ApiError('conflict', `Article ${id} is being changed concurrently; retry.`);
-  }
-
-  private async runHooks(event: NewsEvent): Promise<void> {
-    for (const hook of this.committedHooks) await hook(event);
   }
 }

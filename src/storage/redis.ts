@@ -4,7 +4,7 @@ import type { Article } from '../domain/article.ts';
 import type { Cursor, EventId, NewsEvent } from '../domain/event.ts';
 import type { HeldVersion } from '../domain/held.ts';
 import { ALL_TOPICS, audienceOf, type Topic } from '../domain/topic.ts';
-import type { RedisFactory } from './redis-connection.ts';
+import { isTransientReplyError, type RedisFactory } from './redis-connection.ts';
 import { COMMIT, COMMIT_HELD, READ_PAGE, TRIM } from './redis-scripts.ts';
 import {
   StoreUnavailableError,
@@ -30,6 +30,7 @@ type Commander = Redis & {
 const PAGE = 200;
 const TAIL_BATCH = 500;
 const TAIL_BLOCK_MS = 5_000;
+/** Replies by which Redis says it cannot take the command now, not that the command is wrong. */
 
 /** Field/value pairs of XINFO STREAM as a map. */
 function infoMap(reply: unknown[]): Map<string, unknown> {
@@ -93,12 +94,15 @@ export class RedisStore implements Store {
     return store;
   }
 
-  /** Redis unreachable -> StoreUnavailableError (503); a Redis reply error is a bug and stays what it is. */
+  /**
+   * Redis unreachable, or refusing writes for now (no good replicas, read-only replica, loading, out of memory)
+   * -> StoreUnavailableError (503); any other Redis reply error is a bug and stays what it is.
+   */
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof ReplyError) throw err;
+      if (err instanceof ReplyError && !isTransientReplyError(err)) throw err;
       throw new StoreUnavailableError(err);
     }
   }
@@ -145,6 +149,7 @@ export class RedisStore implements Store {
         ...(req.event ? [audienceOf(req.event.topics).length, ...audienceOf(req.event.topics)] : [0]),
       );
       if (result === null) return { ok: false };
+      await this.factory.replicated(); // REDIS_MIN_REPLICAS: acknowledged only once replicas have it
       if (!req.event) return { ok: true, event: null };
       return { ok: true, event: { id: result, ...req.event } };
     });
@@ -355,6 +360,10 @@ export class RedisStore implements Store {
     return this.guard(async () => {
       await this.redis.ping();
     });
+  }
+
+  durable(): Promise<void> {
+    return this.guard(() => this.factory.replicated());
   }
 
   /** Stops the tail; the connections themselves are closed by the factory's owner. */

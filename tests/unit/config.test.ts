@@ -18,7 +18,7 @@ describe('configuration from the environment', () => {
       publisherKeys: [{ name: 'default', key: 'generated-key-0123456789' }],
       pushEndpointHosts: DEFAULT_PUSH_HOSTS,
       pushAllowPrivateNetworks: false,
-      pushJobLockMs: 10_000,
+      pushTakeoverMs: 10_000,
       pushTtlSeconds: 21_600,
       historyMaxEvents: 10_000,
       historyMaxAgeSeconds: 86_400,
@@ -51,7 +51,7 @@ describe('configuration from the environment', () => {
         HISTORY_MAX_AGE_SECONDS: '600', ARTICLE_TTL_SECONDS: '3600', NINJS_HMAC_SECRET: 's3cret', NINJS_TOPIC_MAP: '/etc/map.json',
         NINJS_DEFAULT_TOPIC: 'wire', TOPICS: 'world,sport/football', CORS_ORIGINS: 'https://news.example.com', RATE_LIMIT_PUBLISH_PER_SECOND: '0',
         RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '5', TRUST_PROXY: '1', LOG_LEVEL: 'debug', VAPID_SUBJECT: 'https://news.example.com',
-        PUSH_ALLOW_PRIVATE_NETWORKS: 'true', PUSH_JOB_LOCK_MS: '2500',
+        PUSH_ALLOW_PRIVATE_NETWORKS: 'true', PUSH_TAKEOVER_MS: '2500',
       },
       { '/etc/map.json': JSON.stringify({ 'medtop:20000002': 'culture/arts', Sport: ['sport'] }) },
     );
@@ -63,7 +63,7 @@ describe('configuration from the environment', () => {
       ninjsTopicMap: { 'medtop:20000002': ['culture/arts'], Sport: ['sport'] }, ninjsDefaultTopic: 'wire',
       topics: ['world', 'sport/football'], corsOrigins: ['https://news.example.com'], rateLimitPublishPerSecond: 0,
       rateLimitSubscribePerMinute: 5, trustProxy: 1, logLevel: 'debug', vapidSubject: 'https://news.example.com',
-      pushAllowPrivateNetworks: true, pushJobLockMs: 2_500,
+      pushAllowPrivateNetworks: true, pushTakeoverMs: 2_500,
     });
   });
 
@@ -84,7 +84,7 @@ describe('configuration from the environment', () => {
     ['VAPID_SUBJECT', 'newsroom@example.com'],
     ['PUSH_ENDPOINT_HOSTS', 'https://push.example.com/'],
     ['PUSH_ALLOW_PRIVATE_NETWORKS', 'yes'],
-    ['PUSH_JOB_LOCK_MS', '500'],
+    ['PUSH_TAKEOVER_MS', '500'],
     ['HISTORY_MAX_EVENTS', '0'],
     ['HISTORY_MAX_AGE_SECONDS', '-5'],
     ['NINJS_TOPIC_MAP', '/missing.json'],
@@ -111,6 +111,39 @@ describe('configuration from the environment', () => {
 
   it('accepts short publisher keys but names them so start-up can warn', () => {
     expect(load({ PUBLISHER_KEYS: 'cms:short,wire:a-long-enough-secret' }).weakPublisherKeys).toEqual(['cms']);
+  });
+
+  it('finds Redis through Sentinel instead of a URL, and asks for replicas only with Redis', () => {
+    expect(load({})).toMatchObject({ redisSentinel: null, redisMinReplicas: 0, redisWaitTimeoutMs: 1000 });
+    expect(
+      load({
+        REDIS_SENTINELS: 'sentinel-1:26380, 10.0.0.7,[::1]:26381', REDIS_SENTINEL_NAME: 'newsroom', REDIS_PASSWORD: 'p', REDIS_SENTINEL_PASSWORD: 's',
+        REDIS_MIN_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '250',
+      }),
+    ).toMatchObject({
+      redisUrl: null,
+      redisSentinel: {
+        sentinels: [{ host: 'sentinel-1', port: 26380 }, { host: '10.0.0.7', port: 26379 }, { host: '::1', port: 26381 }],
+        name: 'newsroom', password: 'p', sentinelPassword: 's',
+      },
+      redisMinReplicas: 1,
+      redisWaitTimeoutMs: 250,
+    });
+    const refused: Array<[Record<string, string>, string]> = [
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+      [{ REDIS_SENTINELS: 's:26379' }, 'REDIS_SENTINEL_NAME'],
+      [{ REDIS_SENTINELS: 'http://s:26379', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+      [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+      [{ REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINEL_NAME'],
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_PASSWORD: 'p' }, 'REDIS_PASSWORD'],
+      [{ REDIS_MIN_REPLICAS: '1' }, 'REDIS_MIN_REPLICAS'],
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_MIN_REPLICAS: '-1' }, 'REDIS_MIN_REPLICAS'],
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_WAIT_TIMEOUT_MS: '0' }, 'REDIS_WAIT_TIMEOUT_MS'],
+    ];
+    for (const [env, variable] of refused) {
+      expect(() => load(env), JSON.stringify(env)).toThrow(ConfigError);
+      expect(() => load(env), JSON.stringify(env)).toThrow(new RegExp(`^${variable}:`));
+    }
   });
 
   it('refuses half a VAPID pair and a topic map that is not topics', () => {
