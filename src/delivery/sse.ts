@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Request, RequestHandler, Response } from 'express';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
@@ -19,7 +20,11 @@ interface SseClient {
   topics: Topic[];
   /** The last event written to it live (an event under several of its topics is written once). */
   lastSent: string | null;
+  /** The dispatch pass its TCP socket was corked in. */
+  corked: number;
 }
+
+const CRLF = Buffer.from('\r\n');
 
 export function frame(event: NewsEvent): string {
   return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
@@ -55,6 +60,7 @@ export class SseChannel {
    */
   private readonly byTopic = new Map<Topic, Set<SseClient>>();
   private readonly removeSink: () => void;
+  private readonly removePassEnd: () => void;
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
@@ -66,6 +72,7 @@ export class SseChannel {
     private readonly historyLimiter: RateLimiterAbstract | null = null,
   ) {
     this.removeSink = feed.add((e) => this.deliver(e));
+    this.removePassEnd = feed.onPassEnd(() => this.uncork());
     this.heartbeat = setInterval(() => {
       for (const c of this.clients) this.write(c, ': heartbeat\n\n');
     }, heartbeatMs);
@@ -97,7 +104,7 @@ export class SseChannel {
         'X-Accel-Buffering': 'no',
       });
       res.flushHeaders();
-      const client: SseClient = { res, topics: [...new Set(q.topics)], lastSent: null };
+      const client: SseClient = { res, topics: [...new Set(q.topics)], lastSent: null, corked: 0 };
       this.clients.add(client);
       this.metrics.connections.inc({ channel: 'sse' });
       const gone = new AbortController();
@@ -154,8 +161,17 @@ export class SseChannel {
     }
   }
 
+  /**
+   * A live event is framed once for every stream: the SSE message as bytes, and the same bytes as one HTTP/1.1
+   * chunk (size line, message, CRLF: what the response would write). A chunked stream gets the chunk written
+   * straight to its TCP socket, after everything the response wrote before (same socket, in order), without the
+   * response's per-write work; others go through the response. In a pass of several events a stream's writes are
+   * corked and leave as one.
+   */
   private deliver(event: NewsEvent): void {
-    let data: string | null = null;
+    let data: Buffer | null = null;
+    let chunk: Buffer | null = null;
+    const cork = this.feed.passSize > 1;
     let n = 0;
     for (const t of [...audienceOf(event.topics), ALL_TOPICS]) {
       const set = this.byTopic.get(t);
@@ -163,28 +179,58 @@ export class SseChannel {
       for (const c of set) {
         if (c.lastSent === event.id) continue;
         c.lastSent = event.id;
-        data ??= frame(event);
-        this.write(c, data);
+        data ??= Buffer.from(frame(event));
+        const res = c.res as Response & { chunkedEncoding?: boolean };
+        const tcp = res.socket;
+        if (res.chunkedEncoding !== true || !tcp || !this.writable(c)) {
+          this.write(c, data);
+        } else {
+          chunk ??= Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]);
+          if (cork && c.corked !== this.passId) {
+            c.corked = this.passId;
+            tcp.cork();
+            this.corked.push(tcp);
+          }
+          tcp.write(chunk);
+        }
         n++;
       }
     }
     if (n > 0) this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' }, n);
   }
 
-  private write(c: SseClient, chunk: string): void {
-    if (c.res.writableEnded || c.res.destroyed) return;
+  private passId = 1;
+  /** TCP sockets corked during a dispatch pass of several events. */
+  private corked: Socket[] = [];
+
+  private uncork(): void {
+    this.passId++;
+    const corked = this.corked;
+    this.corked = [];
+    for (const tcp of corked) tcp.uncork();
+  }
+
+  /** False (and the stream ended) when it has gone, or has more than MAX_BUFFERED unwritten: a slow reader. */
+  private writable(c: SseClient): boolean {
+    if (c.res.writableEnded || c.res.destroyed) return false;
     if (c.res.writableLength > MAX_BUFFERED) {
       this.logger.warn('dropping a slow SSE client');
       c.res.end();
-      return;
+      return false;
     }
-    c.res.write(chunk);
+    return true;
+  }
+
+  private write(c: SseClient, chunk: string | Buffer): void {
+    if (this.writable(c)) c.res.write(chunk);
   }
 
   /** Ends every stream (clients reconnect elsewhere with Last-Event-ID). */
   close(): void {
     clearInterval(this.heartbeat);
     this.removeSink();
+    this.removePassEnd();
+    this.uncork();
     for (const c of this.clients) c.res.end();
     this.clients.clear();
     this.byTopic.clear();
