@@ -118,6 +118,11 @@ function idleWebSocket(conn: EngineConn): RawWebSocket | null {
   return ws;
 }
 
+/** The TCP socket under a WebSocket connection (undefined for polling). */
+function tcpOf(conn: EngineConn): RawWebSocket['_socket'] | undefined {
+  return conn.transport.name === 'websocket' ? conn.transport.socket?._socket : undefined;
+}
+
 function failure(err: unknown) {
   return { ok: false, ...errorBody(toApiError(err)) };
 }
@@ -158,7 +163,8 @@ export class SocketIoChannel {
       raw.newspushFlushedAt = Date.now();
     });
     this.io.engine.on('flush', (conn: EngineConn) => {
-      conn.newspushFlushedAt = Date.now();
+      // A heartbeat flushed behind frames the TCP socket still holds (written straight to it) is no progress.
+      if ((tcpOf(conn)?.writableLength ?? 0) === 0) conn.newspushFlushedAt = Date.now();
     });
     this.sweep = setInterval(() => this.dropStalled(), Math.max(1_000, feed.limits.drainTimeoutMs / 3));
     this.sweep.unref();
@@ -240,7 +246,7 @@ export class SocketIoChannel {
     const now = Date.now();
     for (const socket of this.io.of('/').sockets.values()) {
       const conn = socket.conn as unknown as EngineConn;
-      const tcp = conn.transport.name === 'websocket' ? conn.transport.socket?._socket : undefined;
+      const tcp = tcpOf(conn);
       // Queued in Engine.IO, or written straight to the WebSocket and not taken by the network yet.
       const waiting = conn.writeBuffer.length > 0 || !conn.transport.writable || (tcp?.writableLength ?? 0) > 0;
       if (!waiting || now - (conn.newspushFlushedAt ?? now) <= this.feed.limits.drainTimeoutMs) continue;
