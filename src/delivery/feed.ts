@@ -168,13 +168,14 @@ export class LiveFeed {
   }
 
   /**
-   * Events the tail hands over in one turn of the event loop (a tail batch, or several commits answered in the
-   * same turn) are dispatched together, in order, right after it: a channel can then write each client every
-   * event of the pass in one system call. To the catch-up this is a tail a turn behind, which it already waits for.
+   * Each event from the tail is dispatched at once, as one pass. Grouping the events of one turn of the event
+   * loop into a pass (setImmediate), which lets channels write each client every event of the pass in one system
+   * call, was measured (docs/benchmarks.md) but is off: with it, publishing through a Sentinel failover answered
+   * 503 for 30 s in tests/integration/redis-failover.test.ts, for a reason not yet found.
    */
   private enqueue(event: NewsEvent): void {
     this.pending.push(event);
-    if (this.pending.length === 1) setImmediate(() => this.pass());
+    this.pass();
   }
 
   private pass(): void {
