@@ -7,13 +7,15 @@ import { cursorSchema, type NewsEvent } from '../domain/event.ts';
 import { ALL_TOPICS, audienceOf, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { languageListParam } from '../domain/article.ts';
+import { readerGets } from '../domain/story.ts';
 import { consume } from '../ops/limits.ts';
 import { ClientGoneError, type LiveFeed } from './feed.ts';
 
 /** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
 const MAX_BUFFERED = 1024 * 1024;
 
-export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional() });
+export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional(), languages: languageListParam.optional() });
 
 interface SseClient {
   res: Response;
@@ -22,6 +24,8 @@ interface SseClient {
   lastSent: string | null;
   /** The dispatch pass its TCP socket was corked in. */
   corked: number;
+  /** Ordered language preferences (null: none): one alert per story, in the best of them. */
+  languages: string[] | null;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -80,7 +84,7 @@ export class SseChannel {
   }
 
   /** Parses the query; throws validation_failed before anything is streamed. */
-  static parse(req: Request): { topics: Topic[]; since?: string } {
+  static parse(req: Request): { topics: Topic[]; since?: string; languages?: string[] } {
     const lastEventId = req.headers['last-event-id'];
     const query = { ...req.query, ...(typeof lastEventId === 'string' && lastEventId !== '' ? { since: lastEventId } : {}) };
     const r = streamQuery.safeParse(query);
@@ -90,7 +94,7 @@ export class SseChannel {
 
   handler(): RequestHandler {
     return async (req, res, next) => {
-      let q: { topics: Topic[]; since?: string };
+      let q: { topics: Topic[]; since?: string; languages?: string[] };
       try {
         q = SseChannel.parse(req);
         if (q.since !== undefined) await consume(this.historyLimiter, req.ip ?? '');
@@ -104,7 +108,7 @@ export class SseChannel {
         'X-Accel-Buffering': 'no',
       });
       res.flushHeaders();
-      const client: SseClient = { res, topics: [...new Set(q.topics)], lastSent: null, corked: 0 };
+      const client: SseClient = { res, topics: [...new Set(q.topics)], languages: q.languages ?? null, lastSent: null, corked: 0 };
       this.clients.add(client);
       this.metrics.connections.inc({ channel: 'sse' });
       const gone = new AbortController();
@@ -124,6 +128,7 @@ export class SseChannel {
           topics: q.topics,
           since: q.since,
           send: (e) => {
+            if (!readerGets(e, client.languages, true)) return;
             this.write(client, frame(e));
             this.metrics.deliveries.inc({ channel: 'sse', kind: 'replay' });
           },
@@ -179,6 +184,7 @@ export class SseChannel {
       for (const c of set) {
         if (c.lastSent === event.id) continue;
         c.lastSent = event.id;
+        if (!readerGets(event, c.languages, true)) continue;
         data ??= Buffer.from(frame(event));
         const res = c.res as Response & { chunkedEncoding?: boolean };
         const tcp = res.socket;

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { languageSchema, type Article } from '../domain/article.ts';
+import { languageListParam, languageSchema, type Article } from '../domain/article.ts';
 import { ApiError, parseOrThrow } from '../domain/errors.ts';
 import { topicSchema } from '../domain/topic.ts';
 import type { NewsService, WriteResult } from '../news/service.ts';
@@ -12,6 +12,8 @@ import type { RequestHandler } from 'express';
 export const listQuery = z.object({
   topic: topicSchema.optional(),
   language: languageSchema.optional(),
+  /** Ordered language preferences: one entry per story, in the best of them. */
+  languages: languageListParam.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 

@@ -14,6 +14,8 @@ import type { EventType, NewsEvent } from '../domain/event.ts';
 import { sameHeld, type HeldVersion } from '../domain/held.ts';
 import type { Topic } from '../domain/topic.ts';
 import type { Store } from '../storage/store.ts';
+import { bestVersion, storyIdOf, versionsOf } from '../domain/story.ts';
+import { Stories } from './stories.ts';
 import { heldAfter, holdAnswer, mustHold, retractedError, type ArticleState, type HoldResult } from './holds.ts';
 
 /** What every write answers: the event it caused (null when nothing was fanned out) and the stored article. */
@@ -61,9 +63,11 @@ type Step<R> =
 export class NewsService {
   private readonly store: Store;
   private readonly now: () => Date;
+  private readonly stories: Stories;
 
   constructor(deps: NewsServiceDeps) {
     this.store = deps.store;
+    this.stories = new Stories(deps.store);
     this.now = deps.now ?? (() => new Date());
   }
 
@@ -73,13 +77,32 @@ export class NewsService {
     return a;
   }
 
-  async list(query: { topic?: Topic; language?: string; limit: number }): Promise<Article[]> {
-    return this.store.listArticles(query);
+  /**
+   * Listed articles, newest first. With `languages`, one entry per story: the version in the reader's most
+   * preferred language (else the original), where the story's newest listed version would be.
+   */
+  async list(query: { topic?: Topic; language?: string; languages?: string[]; limit: number }): Promise<Article[]> {
+    const { languages, ...q } = query;
+    if (!languages) return this.store.listArticles(q);
+    const listed = await this.store.listArticles({ ...q, limit: 100 });
+    const seen = new Set<string>();
+    const out: Article[] = [];
+    for (const a of listed) {
+      const storyId = storyIdOf(a);
+      if (seen.has(storyId) || out.length >= query.limit) continue;
+      seen.add(storyId);
+      const original = storyId === a.id ? a : await this.store.getArticle(storyId);
+      const best = original ? bestVersion({ id: storyId, versions: versionsOf(original) }, languages, true) : a.id;
+      const chosen = best === a.id || !best ? a : await this.store.getArticle(best);
+      if (chosen && chosen.status === 'published') out.push(chosen);
+    }
+    return out;
   }
 
   /** Upsert by id (POST /api/v1/articles): the body is validated here. A held older version is dropped with it. */
   async publish(body: unknown, options: PublishOptions = {}): Promise<WriteResult> {
     const input: ArticleInput = parseOrThrow(articleInputSchema, body);
+    await this.stories.prepare(input, await this.store.getArticle(input.id));
     const result = await this.cas(input.id, ({ article }) => this.decidePublish(input, article, options.supersedes ?? null));
     await this.afterPublish(result, options.supersedes ?? null);
     return result;
@@ -88,6 +111,8 @@ export class NewsService {
   /** Partial change (PATCH): the server bumps the version. */
   async patch(id: string, body: unknown): Promise<WriteResult> {
     const patch = parseOrThrow(articlePatchSchema, body);
+    const current = await this.store.getArticle(id);
+    if (current) this.stories.checkPatch(current, patch);
     return this.cas(id, ({ article: existing }) => {
       if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
       if (existing.status === 'retracted') throw retractedError(existing);
@@ -113,7 +138,24 @@ export class NewsService {
       return { next: retract(existing, reason ?? null, this.now()), type: 'article.retracted', status: 200, listed: false };
     });
     if (!result) throw new ApiError('not_found', `No published article with id ${JSON.stringify(id)}; its held version was dropped.`);
+    if (result.event) await this.afterRetract(result.article, reason ?? null);
     return result;
+  }
+
+  /**
+   * A withdrawn translation leaves its original's list (its readers fall back to the next language they accept);
+   * a withdrawn original withdraws every translation, each with its own event.
+   */
+  private async afterRetract(article: Article, reason: string | null): Promise<void> {
+    if (article.translationOf) return this.stories.unlink(article.translationOf, article.id);
+    for (const id of this.stories.translationsOf(article)) {
+      try {
+        await this.retract(id, { reason });
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'not_found')) throw err;
+        await this.stories.unlink(article.id, id);
+      }
+    }
   }
 
   /**
@@ -122,6 +164,7 @@ export class NewsService {
    */
   async hold(body: unknown, options: HoldOptions): Promise<HoldResult> {
     const input = parseOrThrow(articleInputSchema, body);
+    await this.stories.check(input, await this.store.getArticle(input.id));
     const candidate: HeldVersion = {
       id: input.id,
       releaseAt: options.releaseAt ? options.releaseAt.toISOString() : null,
@@ -147,8 +190,16 @@ export class NewsService {
    * retraction came first) is dropped.
    */
   async release(item: HeldVersion): Promise<ReleaseResult> {
+    let storyError: ApiError | null = null;
+    try {
+      await this.stories.prepare(item.input, await this.store.getArticle(item.id));
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 400)) throw err;
+      storyError = err; // its original was withdrawn meanwhile, say: it can no longer be published
+    }
     const result = await this.cas<ReleaseResult>(item.id, ({ article, held }) => {
       if (!sameHeld(held, item)) return { answer: null }; // released by another node, replaced, or dropped
+      if (storyError) return { hold: null, answer: { dropped: storyError.code } };
       try {
         const step = this.decidePublish(item.input, article, item.supersedes);
         return 'next' in step ? step : { hold: null, answer: { dropped: 'already_published' } };
@@ -192,6 +243,11 @@ export class NewsService {
 
   private async afterPublish(result: WriteResult, supersedes: string | null): Promise<void> {
     if (supersedes && result.event) await this.markSuperseded(supersedes, result.article.id);
+    // A translation stored while its original was being withdrawn goes with it.
+    const of = result.article.translationOf;
+    if (of && result.event && (await this.store.getArticle(of))?.status !== 'published') {
+      await this.retract(result.article.id, { reason: 'The original report was withdrawn.' });
+    }
   }
 
   /** Marks `oldId` as replaced by `newId`; it leaves the listings. No event: the new article's event says it. */
@@ -218,10 +274,11 @@ export class NewsService {
       const state = await this.read(id);
       const step = decide(state);
       if ('next' in step) {
+        const story = await this.stories.storyOf(step.next);
         const r = await this.store.commit({
           expected: state.article,
           article: step.next,
-          event: { type: step.type, at: this.now().toISOString(), topics: step.next.topics, article: step.next },
+          event: { type: step.type, at: this.now().toISOString(), topics: step.next.topics, article: step.next, story },
           listed: step.listed,
           held: { expected: state.held, next: heldAfter(state.held, step.next) },
         });

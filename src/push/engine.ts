@@ -1,9 +1,10 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { systemClock, type Clock } from '../domain/clock.ts';
+import type { Article } from '../domain/article.ts';
 import type { NewsEvent } from '../domain/event.ts';
 import { audienceOf } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
-import { wants } from './match.ts';
+import { fallbackFor, wants, wantsWithdrawal } from './match.ts';
 import { buildPayload, pushTopic, pushUrgency } from './payload.ts';
 import type { JobQueue } from './queue.ts';
 import type { PushSender, SendResult } from './sender.ts';
@@ -18,7 +19,7 @@ export type PushJob =
 export interface EngineOptions {
   ttlSeconds: number;
   /** The article as it is now (to stop sending an alert for an article retracted or superseded meanwhile). */
-  current: (articleId: string) => Promise<{ status: string; supersededBy?: string | null } | null>;
+  current: (articleId: string) => Promise<Article | { status: string; supersededBy?: string | null } | null>;
   /** How long to remember who got an article (for its retraction): the article TTL. */
   articleTtlSeconds: number;
 }
@@ -32,6 +33,8 @@ const RETRACTION_DELAY_MS = 1_000;
  * figure without a push run; 128 in flight pushed only 1.4x more alerts per second and tripled that p99.
  */
 const CONCURRENCY = 16;
+/** How often a running batch looks again whether its article was withdrawn or replaced. */
+const RECHECK_MS = 250;
 const WORKERS = 2;
 /** Statuses that say: this subscription is gone. */
 const GONE = new Set([404, 410]);
@@ -92,7 +95,11 @@ export class PushEngine {
     const chain = event.article.supersedes ?? event.article.id;
     let ids: string[];
     if (event.type === 'article.retracted') {
-      ids = await this.subs.deliveredTo(chain);
+      // Recorded first: an alert delivered after the read below sees it and asks for its own withdrawal.
+      await this.subs.markWithdrawn(chain, event, this.opts.articleTtlSeconds);
+      const got = (await this.subs.getMany(await this.subs.deliveredTo(chain))).filter((s) => wantsWithdrawal(s, event));
+      ids = got.filter((s) => !fallbackFor(s, event)).map((s) => s.id);
+      await this.queueFallbacks(event, got);
     } else {
       const now = new Date(this.clock());
       const candidates = await this.subs.getMany(await this.subs.followersOf(audienceOf(event.topics)));
@@ -102,6 +109,21 @@ export class PushEngine {
     for (let i = 0; i < ids.length; i += BATCH) batches.push({ data: { kind: 'batch' as const, event, ids: ids.slice(i, i + BATCH) }, opts: { jobId: `batch-${event.id}-${i / BATCH}` } });
     await this.queue.addBulk(batches);
     this.logger.info({ eventId: event.id, type: event.type, recipients: ids.length, batches: batches.length }, 'push fan-out queued');
+  }
+
+  /** Readers of a withdrawn translation who accept another live version of its story get that one instead. */
+  private async queueFallbacks(event: NewsEvent, got: Array<{ id: string } & Parameters<typeof fallbackFor>[0]>): Promise<void> {
+    const groups = new Map<string, string[]>();
+    for (const s of got) {
+      const to = fallbackFor(s, event);
+      if (to) groups.set(to, [...(groups.get(to) ?? []), s.id]);
+    }
+    for (const [id, ids] of groups) {
+      const article = await this.opts.current(id);
+      if (!article || !('headline' in article) || article.status !== 'published') continue;
+      const replacement: NewsEvent = { ...event, type: 'article.updated', topics: article.topics, article: { ...article, body: null } };
+      await this.queue.add({ kind: 'batch', event: replacement, ids }, { jobId: `batch-${event.id}-fallback-${id}` });
+    }
   }
 
   private async sendBatch(event: NewsEvent, ids: string[], attempt: number): Promise<void> {
@@ -119,7 +141,11 @@ export class PushEngine {
       done = [];
       delivered = [];
       await this.subs.markSent(key, d, this.opts.ttlSeconds);
-      if (event.type !== 'article.retracted') await this.subs.markDelivered(chain, g, this.opts.articleTtlSeconds);
+      if (event.type === 'article.retracted' || g.length === 0) return;
+      await this.subs.markDelivered(chain, g, this.opts.articleTtlSeconds);
+      // Alerts that landed after the withdrawal read who got the article: they get the withdrawal now, after them.
+      const withdrawal = await this.subs.withdrawalOf(chain);
+      if (withdrawal) await this.queue.addBulk([{ data: { kind: 'batch', event: withdrawal, ids: g }, opts: { jobId: `batch-${withdrawal.id}-late-${event.id}-${g[0]}` } }]);
     };
     // An alert for an article withdrawn or replaced meanwhile is not worth sending any more.
     const obsolete = async () => {
@@ -130,8 +156,30 @@ export class PushEngine {
     let dropped = await obsolete();
     let next = dropped ? todo.length : 0;
     if (dropped) this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length);
+    // Looked at again before a send once RECHECK_MS have passed (one look shared by every worker): a slow push
+    // service must not let a whole batch go out for an article withdrawn while its first requests were waiting.
+    let checkedAt = this.clock();
+    let checking: Promise<void> | null = null;
+    const recheck = () => {
+      if (!checking && !dropped && this.clock() - checkedAt >= RECHECK_MS) {
+        checking = obsolete()
+          .then((gone) => {
+            if (gone && !dropped) {
+              dropped = true;
+              this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length - next);
+            }
+          })
+          .finally(() => {
+            checkedAt = this.clock();
+            checking = null;
+          });
+      }
+      return checking ?? Promise.resolve();
+    };
     const worker = async () => {
       while (next < todo.length && !dropped) {
+        await recheck();
+        if (dropped || next >= todo.length) break;
         const s = todo[next++]!;
         const r = await this.sender.send(s.endpoint, s.keys, payload, headers);
         const outcome = await this.settle(event, r, attempt, s.id);
