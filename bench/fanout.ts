@@ -5,14 +5,17 @@
  *
  *   BENCH_CLIENTS=10000 BENCH_ALERTS=20 BENCH_BURST_CLIENTS=2000 BENCH_BURST=200 npm run bench:fanout
  */
-import { Load, now, pct, publish, sleep, startServer, waitAll, type Kind } from './lib/harness.ts';
+import { Load, now, pct, publish, sleep, startServer, waitAll, type ClientKind, type Kind } from './lib/harness.ts';
 
 const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const CLIENTS = env('BENCH_CLIENTS', 10_000);
 const ALERTS = env('BENCH_ALERTS', 20);
 const BURST_CLIENTS = env('BENCH_BURST_CLIENTS', 2_000);
 const BURST = env('BENCH_BURST', 200);
+const SSE_CLIENTS = env('BENCH_SSE_CLIENTS', 10_000);
 const WORKERS = env('BENCH_WORKERS', 2);
+/** Which scenarios to run: a (Socket.IO and ws, one alert at a time), b (burst), c (SSE, one alert at a time). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c').split(','));
 let seqCounter = 0;
 
 interface Result {
@@ -34,12 +37,13 @@ async function latencies(load: Load, t0: Map<number, number>): Promise<{ lat: nu
   return { lat, first: Math.min(...t0.values()), last, total: lat.length };
 }
 
-/** (a) many clients, one alert at a time. */
-async function sequential(kind: Kind): Promise<Result> {
+/** (a) many clients, one alert at a time; (c) the same over SSE (clientKind 'sse' against the project). */
+async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = CLIENTS): Promise<Result> {
+  const CLIENTS = CLIENTS_;
   const server = await startServer(kind);
   try {
     const before = await server.rss();
-    const load = await Load.start(kind, server.port, CLIENTS);
+    const load = await Load.start(clientKind, server.port, CLIENTS);
     await sleep(500);
     const after = await server.rss();
     for (let i = 0; i < 3; i++) {
@@ -102,12 +106,19 @@ const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigit
 async function main(): Promise<void> {
   console.log(`fan-out bench: ${CLIENTS} clients x ${ALERTS} sequential alerts; ${BURST_CLIENTS} clients x burst of ${BURST}; ${WORKERS} load workers; node ${process.version}`);
   const rows: Array<[string, Result, Result]> = [];
-  const pA = await sequential('project');
-  const wA = await sequential('ws');
-  rows.push([`(a) ${CLIENTS} clients, 1 alert at a time`, pA, wA]);
-  const pB = await burst('project');
-  const wB = await burst('ws');
-  rows.push([`(b) ${BURST_CLIENTS} clients, burst of ${BURST}`, pB, wB]);
+  let pA: Result | undefined;
+  let wA: Result | undefined;
+  if (ONLY.has('a')) {
+    pA = await sequential('project');
+    wA = await sequential('ws');
+    rows.push([`(a) ${CLIENTS} clients, 1 alert at a time`, pA, wA]);
+  }
+  if (ONLY.has('b')) {
+    const pB = await burst('project');
+    const wB = await burst('ws');
+    rows.push([`(b) ${BURST_CLIENTS} clients, burst of ${BURST}`, pB, wB]);
+  }
+  const sC = ONLY.has('c') ? await sequential('project', 'sse', SSE_CLIENTS) : undefined;
 
   console.log('\n| scenario | server | deliveries/s | p50 ms | p99 ms |');
   console.log('| --- | --- | ---: | ---: | ---: |');
@@ -116,7 +127,16 @@ async function main(): Promise<void> {
     console.log(`| ${name} | plain ws | ${f(w.deliveriesPerSec)} | ${f(w.p50, 1)} | ${f(w.p99, 1)} |`);
     console.log(`| ${name} | **ratio** | **${f(p.deliveriesPerSec / w.deliveriesPerSec, 2)}x** (target >= 0.9) | ${f(p.p50 / w.p50, 2)}x | **${f(p.p99 / w.p99, 2)}x** (target <= 1.5) |`);
   }
-  console.log(`\nmemory per idle subscribed connection: newspush ${f(pA.bytesPerConn! / 1024, 1)} KB, plain ws ${f(wA.bytesPerConn! / 1024, 1)} KB (target <= 12 KB)`);
+  if (pA && wA) {
+    console.log(`\nmemory per idle subscribed connection: newspush ${f(pA.bytesPerConn! / 1024, 1)} KB, plain ws ${f(wA.bytesPerConn! / 1024, 1)} KB (target <= 10 KB)`);
+  }
+  if (sC) {
+    console.log(`\n| (c) ${SSE_CLIENTS} SSE clients, 1 alert at a time | deliveries/s | p50 ms | p99 ms |`);
+    console.log('| --- | ---: | ---: | ---: |');
+    console.log(`| newspush SSE | ${f(sC.deliveriesPerSec)} | ${f(sC.p50, 1)} | ${f(sC.p99, 1)} |`);
+    if (pA) console.log(`| **SSE / Socket.IO (a)** | **${f(sC.deliveriesPerSec / pA.deliveriesPerSec, 2)}x** (target >= 0.9) | ${f(sC.p50 / pA.p50, 2)}x | ${f(sC.p99 / pA.p99, 2)}x |`);
+    console.log(`\nmemory per idle SSE connection: ${f(sC.bytesPerConn! / 1024, 1)} KB`);
+  }
 }
 
 main().then(

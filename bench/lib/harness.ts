@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 export type Kind = 'project' | 'ws';
+/** What the load generator's clients speak: Socket.IO (project), plain ws frames (ws), or the project's SSE stream. */
+export type ClientKind = Kind | 'sse';
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 export const KEY = 'bench-key-0123456789abcdef';
 /** Milliseconds on the performance clock shared by every thread (the load generator's receipts use it too). */
@@ -82,7 +84,7 @@ export function askWorkers<T>(workers: Worker[], msg: unknown, type: string): Pr
 export class Load {
   private constructor(private readonly workers: Worker[]) {}
 
-  static async start(kind: Kind, port: number, clients: number): Promise<Load> {
+  static async start(kind: ClientKind, port: number, clients: number): Promise<Load> {
     const per = Math.ceil(clients / WORKERS);
     const workers = Array.from({ length: WORKERS }, (_, i) =>
       new Worker(fileURLToPath(new URL('./loadgen.mjs', import.meta.url)), {

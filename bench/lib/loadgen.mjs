@@ -3,11 +3,12 @@
  * it speaks just enough Engine.IO v4 / Socket.IO v5 (open, CONNECT with auth, ping/pong, EVENT frames); for the
  * baseline it reads plain JSON frames. Alerts carry their sequence number in the headline ("bench <n>").
  */
+import { request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 
 // Plain JavaScript: worker threads on Node 20 do not take tsx's loader.
-/** @type {{ kind: 'project' | 'ws', port: number, clients: number, topics: string[] }} */
+/** @type {{ kind: 'project' | 'ws' | 'sse', port: number, clients: number, topics: string[] }} */
 const job = workerData;
 const SEQ = /"headline":"bench (\d+)"/;
 /** receipts[seq] = arrival times (ms, performance time origin shared by all threads). */
@@ -25,7 +26,32 @@ function record(text) {
   list.push(now());
 }
 
+/** An EventSource-like reader of the project's SSE stream: one HTTP connection, events split on blank lines. */
+function openSse(i) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: job.port, path: `/api/v1/stream?topics=${job.topics.join(',')}`, agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`SSE answered ${res.statusCode}`));
+      res.setEncoding('utf8');
+      let pending = '';
+      res.on('data', (chunk) => {
+        pending += chunk;
+        let end;
+        while ((end = pending.indexOf('\n\n')) >= 0) {
+          const message = pending.slice(0, end);
+          pending = pending.slice(end + 2);
+          if (message.includes(': connected')) resolve();
+          else if (message.includes('\ndata: ')) record(message);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+    sockets[i] = { terminate: () => req.destroy() };
+  });
+}
+
 function open(i) {
+  if (job.kind === 'sse') return openSse(i);
   return new Promise((resolve, reject) => {
     const url = job.kind === 'project' ? `ws://127.0.0.1:${job.port}/socket.io/?EIO=4&transport=websocket` : `ws://127.0.0.1:${job.port}/`;
     const ws = new WebSocket(url, { perMessageDeflate: false });

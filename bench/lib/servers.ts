@@ -32,6 +32,8 @@ async function project(): Promise<void> {
       PUSH_ALLOW_PRIVATE_NETWORKS: process.env.BENCH_PUSH_HOST ? 'true' : 'false',
       // The memory engine unless a bench gives a Redis of its own (never the machine's Redis).
       REDIS_URL: process.env.BENCH_REDIS_URL ?? '',
+      // A bench may add settings (the storm bench: REDIS_URL).
+      ...(JSON.parse(process.env.BENCH_CONFIG ?? '{}') as Record<string, string>),
     },
     { randomKey: () => 'unused' },
   );

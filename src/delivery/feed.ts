@@ -2,7 +2,8 @@ import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain
 import { matchesAny, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError, type ResyncReason, type Store } from '../storage/store.ts';
+import { StoreUnavailableError, type HistoryPage, type HistoryReadOptions, type ResyncReason, type Store } from '../storage/store.ts';
+import { EpochCheck, HistoryWindow, type WindowLimits } from './window.ts';
 
 export type Sink = (event: NewsEvent) => void;
 /** A live channel: returns how many of its clients it handed the event to (summed into the alert's report). */
@@ -53,9 +54,17 @@ export interface ReplayLimits {
   pageBytes: number;
   /** How long a client may take to drain a page before it is dropped. */
   drainTimeoutMs: number;
+  /** The newest history kept in memory for catch-ups (see HistoryWindow). */
+  window: WindowLimits;
 }
 
-export const DEFAULT_REPLAY_LIMITS: ReplayLimits = { maxEvents: 1_000, concurrency: 32, pageBytes: 512 * 1024, drainTimeoutMs: 30_000 };
+export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
+  maxEvents: 1_000,
+  concurrency: 32,
+  pageBytes: 512 * 1024,
+  drainTimeoutMs: 30_000,
+  window: { maxEvents: 2_000, maxBytes: 16 * 1024 * 1024 },
+};
 
 const PAGE = 200;
 
@@ -116,9 +125,17 @@ export class LiveFeed {
   private readonly sinks = new Set<LiveSink>();
   /** Set by the composition root when alert reports are on. */
   counter: DeliveryCounter | null = null;
+  /** Called after every dispatch pass (channels flush what they held back for it, e.g. uncork sockets). */
+  private readonly passEnds = new Set<() => void>();
+  /** Events from the tail not dispatched yet: dispatched together in the next pass. */
+  private pending: NewsEvent[] = [];
+  /** Number of events in the dispatch pass under way (0 outside one). */
+  passSize = 0;
   private waiters: Array<{ id: EventId; resolve: () => void }> = [];
   private readonly stopTail: () => void;
   private readonly slots: Slots;
+  private readonly window: HistoryWindow;
+  private readonly epoch: EpochCheck;
 
   constructor(
     private readonly store: Store,
@@ -127,10 +144,15 @@ export class LiveFeed {
     readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS,
   ) {
     this.slots = new Slots(limits.concurrency);
+    this.window = new HistoryWindow(limits.window, store.retention);
+    this.epoch = new EpochCheck(() => store.historyEpoch());
     // Events up to where the tail starts are history this node will never dispatch: count them as passed.
     this.stopTail = store.tail(
-      (e) => this.dispatch(e),
-      (position) => position !== null && this.advance(position),
+      (e) => this.enqueue(e),
+      (position) => {
+        this.window.started(position);
+        if (position !== null) this.advance(position);
+      },
     );
   }
 
@@ -149,8 +171,45 @@ export class LiveFeed {
     return () => this.sinks.delete(sink);
   }
 
+  /** `end` runs after each dispatch pass; returns a function that removes it. */
+  onPassEnd(end: () => void): () => void {
+    this.passEnds.add(end);
+    return () => this.passEnds.delete(end);
+  }
+
+  /**
+   * Each event from the tail is dispatched at once, as one pass. Grouping the events of one turn of the event
+   * loop into a pass (setImmediate), which lets channels write each client every event of the pass in one system
+   * call, was measured (docs/benchmarks.md) but is off: with it, publishing through a Sentinel failover answered
+   * 503 for 30 s in tests/integration/redis-failover.test.ts, for a reason not yet found.
+   */
+  private enqueue(event: NewsEvent): void {
+    this.pending.push(event);
+    this.pass();
+  }
+
+  private pass(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    this.passSize = batch.length;
+    try {
+      for (const e of batch) this.dispatch(e);
+    } finally {
+      this.passSize = 0;
+      for (const end of this.passEnds) {
+        try {
+          end();
+        } catch (err) {
+          this.logger.error({ err }, 'delivery pass end failed');
+        }
+      }
+    }
+  }
+
   private dispatch(event: NewsEvent): void {
     this.advance(event.id);
+    this.window.add(event);
     this.metrics.fanoutLag.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
     let clients = 0;
     for (const sink of this.sinks) {
@@ -226,7 +285,7 @@ export class LiveFeed {
       let replayed = 0;
       let head: EventId | null = null;
       for (;;) {
-        const page = await this.store.readEvents(cursor, req.topics, PAGE, {
+        const page = await this.read(cursor, req.topics, {
           maxBytes: this.limits.pageBytes,
           ...(cursor === req.since ? { maxBehind: this.limits.maxEvents } : {}),
         });
@@ -237,6 +296,8 @@ export class LiveFeed {
           if (page.head !== null) await this.dispatched(page.head);
           if (overflowed) return overflow;
           this.metrics.resyncs.inc({ reason: page.reason ?? 'history_truncated' });
+          // Events up to the head are in what the client reloads; it gets live only what follows.
+          if (page.head !== null) buffer = buffer.filter((e) => compareIds(e.id, page.head!) > 0);
           req.onResync(page.reason ?? 'history_truncated');
           await this.flush(req, signal, () => buffer, () => overflowed);
           if (overflowed) return overflow;
@@ -273,6 +334,20 @@ export class LiveFeed {
       stopBuffering();
       if (held) this.slots.release();
     }
+  }
+
+  /** A page from this node's window of the newest history when it covers the cursor, from the store otherwise. */
+  private async read(cursor: Cursor, topics: readonly Topic[], opts: HistoryReadOptions): Promise<HistoryPage> {
+    if (this.window.enabled) {
+      // The epoch read after this call says whether the window's events are still of the store's history.
+      const epoch = await this.epoch.get().catch(() => undefined);
+      if (epoch !== undefined) {
+        this.window.confirmEpoch(epoch);
+        const page = this.window.read(cursor, topics, PAGE, opts);
+        if (page) return page;
+      }
+    }
+    return this.store.readEvents(cursor, topics, PAGE, opts);
   }
 
   /**
@@ -320,6 +395,8 @@ export class LiveFeed {
 
   close(): void {
     this.stopTail();
+    this.pending = [];
     this.sinks.clear();
+    this.passEnds.clear();
   }
 }

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { Server, type Socket } from 'socket.io';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import * as wsLib from 'ws';
 import { z } from 'zod';
 import { ApiError, errorBody, toApiError, validationError } from '../domain/errors.ts';
 import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domain/event.ts';
@@ -34,6 +35,10 @@ interface ClientState {
   gone: AbortController;
   /** The client's address, for the history read budget. */
   address: string;
+  /** The last event written to it live (an event in several of its rooms is written once). */
+  lastLive: string | null;
+  /** The dispatch pass its TCP socket was corked in. */
+  corked: number;
 }
 
 /** Subscription changes a socket may have queued at once; more are refused rather than queued without bound. */
@@ -47,11 +52,20 @@ export interface HistoryBudget {
   addressOf: (req: IncomingMessage) => string;
 }
 
+/** The `ws` socket under a WebSocket transport: its frame sender, and the TCP socket underneath. */
+interface RawWebSocket {
+  readyState: number;
+  _sender: { sendFrame(frame: Buffer[], cb?: () => void): void };
+  _socket: { writableLength: number; cork(): void; uncork(): void };
+}
+
 /** The engine.io socket under a Socket.IO socket: what tells whether the client has taken what it was sent. */
 interface EngineConn {
   readyState: string;
+  upgrading: boolean;
   writeBuffer: unknown[];
-  transport: { writable: boolean; on(e: string, f: () => void): void; off(e: string, f: () => void): void };
+  write(data: string, options: { wsPreEncodedFrame: Buffer[] }): void;
+  transport: { name: string; socket?: RawWebSocket; writable: boolean; on(e: string, f: () => void): void; off(e: string, f: () => void): void };
   on(e: string, f: () => void): void;
   off(e: string, f: () => void): void;
   newspushAddress?: string;
@@ -103,6 +117,25 @@ const LANG = 'l:';
 const langRoom = (languages: string) => LANG + languages;
 const prefsOf = (languages: string) => (languages === '' ? null : languages.split(','));
 
+/** ws's frame encoder (not in its type definitions), as Socket.IO's adapter uses it to pre-frame broadcasts. */
+const Sender = (wsLib as unknown as { Sender: { frame(data: Buffer, opts: { readOnly: boolean; mask: boolean; rsv1: boolean; opcode: number; fin: boolean }): Buffer[] } }).Sender;
+
+/**
+ * The raw WebSocket of a connection that has nothing waiting in Engine.IO (no packet queued, no write in
+ * progress, not upgrading): a frame written to it now arrives in order with everything Engine.IO sent or sends.
+ */
+function idleWebSocket(conn: EngineConn): RawWebSocket | null {
+  const ws = conn.transport.socket;
+  if (conn.transport.name !== 'websocket' || !ws || ws.readyState !== wsLib.WebSocket.OPEN) return null;
+  if (conn.readyState !== 'open' || conn.upgrading || conn.writeBuffer.length > 0 || !conn.transport.writable) return null;
+  return ws;
+}
+
+/** The TCP socket under a WebSocket connection (undefined for polling). */
+function tcpOf(conn: EngineConn): RawWebSocket['_socket'] | undefined {
+  return conn.transport.name === 'websocket' ? conn.transport.socket?._socket : undefined;
+}
+
 function failure(err: unknown) {
   return { ok: false, ...errorBody(toApiError(err)) };
 }
@@ -114,7 +147,11 @@ function failure(err: unknown) {
  */
 export class SocketIoChannel {
   readonly io: Server;
+  private readonly nsp: Namespace;
   private readonly removeSink: () => void;
+  private readonly removePassEnd: () => void;
+  /** TCP sockets corked during a dispatch pass of several events, uncorked (one write each) at its end. */
+  private corked: Array<RawWebSocket['_socket']> = [];
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
@@ -139,7 +176,8 @@ export class SocketIoChannel {
       raw.newspushFlushedAt = Date.now();
     });
     this.io.engine.on('flush', (conn: EngineConn) => {
-      conn.newspushFlushedAt = Date.now();
+      // A heartbeat flushed behind frames the TCP socket still holds (written straight to it) is no progress.
+      if ((tcpOf(conn)?.writableLength ?? 0) === 0) conn.newspushFlushedAt = Date.now();
     });
     this.sweep = setInterval(() => this.dropStalled(), Math.max(1_000, feed.limits.drainTimeoutMs / 3));
     this.sweep.unref();
@@ -160,27 +198,71 @@ export class SocketIoChannel {
     adapter.on('create-room', (name: string) => name.startsWith(LANG) && this.langRooms.add(name));
     adapter.on('delete-room', (name: string) => this.langRooms.delete(name));
     this.io.on('connection', (socket) => this.onConnection(socket));
+    this.nsp = this.io.of('/');
     this.removeSink = feed.add((e) => this.deliver(e));
+    this.removePassEnd = feed.onPassEnd(() => this.uncork());
+  }
+
+  /**
+   * A live event goes to the sockets in the rooms of its topics, their ancestors and `*`, each once. It is
+   * encoded once, as Socket.IO would (an EVENT packet in an Engine.IO message, pre-framed for WebSocket). A
+   * WebSocket connection with nothing waiting in Engine.IO gets the frame written straight to its socket (the
+   * bytes Socket.IO would write, without its per-socket bookkeeping); any other (polling, upgrading, still
+   * writing) gets it through Engine.IO, queued behind what waits there. In a pass of several events a socket's
+   * writes are corked and go out as one. Returns how many sockets it went to (for the alert's report).
+   */
+  private deliver(event: NewsEvent): number {
+    const packet = `2${JSON.stringify(['news', event])}`;
+    const frame = Sender.frame(Buffer.from(`4${packet}`), { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true });
+    const cork = this.feed.passSize > 1;
+    const now = Date.now();
+    let sent = 0;
+    // Sockets of the language rooms this event is not for (a story's other versions are theirs).
+    const excluded = new Set<string>();
+    for (const name of this.langRooms) {
+      if (readerGets(event, prefsOf(name.slice(LANG.length)), true)) continue;
+      for (const id of this.nsp.adapter.rooms.get(name) ?? []) excluded.add(id);
+    }
+    for (const t of [...audienceOf(event.topics), ALL_TOPICS]) {
+      const ids = this.nsp.adapter.rooms.get(room(t));
+      if (!ids) continue;
+      for (const id of ids) {
+        const socket = this.nsp.sockets.get(id);
+        if (!socket) continue;
+        const state = socket.data as ClientState;
+        if (state.lastLive === event.id || excluded.has(id)) continue;
+        state.lastLive = event.id;
+        sent++;
+        const conn = socket.conn as unknown as EngineConn;
+        const ws = idleWebSocket(conn);
+        if (!ws) {
+          conn.write(packet, { wsPreEncodedFrame: frame });
+          continue;
+        }
+        const tcp = ws._socket;
+        // Written out since the last write: the client is reading (the stalled-socket sweep goes by this).
+        if (tcp.writableLength === 0) conn.newspushFlushedAt = now;
+        if (cork && state.corked !== this.passId) {
+          state.corked = this.passId;
+          tcp.cork();
+          this.corked.push(tcp);
+        }
+        ws._sender.sendFrame(frame);
+      }
+    }
+    this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
+    return sent;
   }
 
   private readonly langRooms = new Set<string>();
 
-  /** Returns how many sockets the event went to (a socket in several of its rooms counts once). */
-  private deliver(event: NewsEvent): number {
-    const excluded: string[] = [];
-    for (const name of this.langRooms) {
-      if (!readerGets(event, prefsOf(name.slice(LANG.length)), true)) excluded.push(name);
-    }
-    const rooms = [...audienceOf(event.topics), ALL_TOPICS].map(room);
-    this.io.to(rooms).except(excluded).emit('news', event);
-    this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
-    const sets = rooms.map((r) => this.io.sockets.adapter.rooms.get(r)).filter((m): m is Set<string> => m !== undefined && m.size > 0);
-    if (sets.length <= 1 && excluded.length === 0) return sets[0]?.size ?? 0;
-    const ids = new Set<string>();
-    for (const m of sets) for (const id of m) ids.add(id);
-    // Readers whose languages the event is not for did not get it.
-    for (const name of excluded) for (const id of this.io.sockets.adapter.rooms.get(name) ?? []) ids.delete(id);
-    return ids.size;
+  private passId = 1;
+
+  private uncork(): void {
+    this.passId++;
+    const corked = this.corked;
+    this.corked = [];
+    for (const tcp of corked) tcp.uncork();
   }
 
   /**
@@ -192,7 +274,9 @@ export class SocketIoChannel {
     const now = Date.now();
     for (const socket of this.io.of('/').sockets.values()) {
       const conn = socket.conn as unknown as EngineConn;
-      const waiting = conn.writeBuffer.length > 0 || !conn.transport.writable;
+      const tcp = tcpOf(conn);
+      // Queued in Engine.IO, or written straight to the WebSocket and not taken by the network yet.
+      const waiting = conn.writeBuffer.length > 0 || !conn.transport.writable || (tcp?.writableLength ?? 0) > 0;
       if (!waiting || now - (conn.newspushFlushedAt ?? now) <= this.feed.limits.drainTimeoutMs) continue;
       this.logger.info('dropping a Socket.IO client that stopped reading');
       socket.disconnect(true);
@@ -280,7 +364,7 @@ export class SocketIoChannel {
   })();
 
   private onConnection(socket: Socket): void {
-    const state: ClientState = { topics: new Set(), languages: '', queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket) };
+    const state: ClientState = { topics: new Set(), languages: '', queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket), lastLive: null, corked: 0 };
     socket.data = state;
     void socket.join(langRoom(''));
     this.metrics.connections.inc({ channel: 'socketio' });
@@ -355,6 +439,8 @@ export class SocketIoChannel {
   async close(): Promise<void> {
     clearInterval(this.sweep);
     this.removeSink();
+    this.removePassEnd();
+    this.uncork();
     this.io.disconnectSockets(true);
     this.io.engine.close();
   }

@@ -1,9 +1,10 @@
+import type { Socket } from 'node:net';
 import type { Request, RequestHandler, Response } from 'express';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { ApiError, validationError } from '../domain/errors.ts';
 import { cursorSchema, type NewsEvent } from '../domain/event.ts';
-import { matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
+import { ALL_TOPICS, audienceOf, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { languageListParam } from '../domain/article.ts';
@@ -19,10 +20,15 @@ export const streamQuery = z.object({ topics: topicListParam, since: cursorSchem
 interface SseClient {
   res: Response;
   topics: Topic[];
+  /** The last event written to it live (an event under several of its topics is written once). */
+  lastSent: string | null;
+  /** The dispatch pass its TCP socket was corked in. */
+  corked: number;
   /** Ordered language preferences (null: none): one alert per story, in the best of them. */
   languages: string[] | null;
-  live: boolean;
 }
+
+const CRLF = Buffer.from('\r\n');
 
 export function frame(event: NewsEvent): string {
   return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
@@ -52,7 +58,13 @@ function drained(res: Response): Promise<void> {
  */
 export class SseChannel {
   private readonly clients = new Set<SseClient>();
+  /**
+   * Live clients by followed topic, as Socket.IO rooms: an event reaches the clients of its topics, their
+   * ancestors and `*`, without looking at any other client.
+   */
+  private readonly byTopic = new Map<Topic, Set<SseClient>>();
   private readonly removeSink: () => void;
+  private readonly removePassEnd: () => void;
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
@@ -64,6 +76,7 @@ export class SseChannel {
     private readonly historyLimiter: RateLimiterAbstract | null = null,
   ) {
     this.removeSink = feed.add((e) => this.deliver(e));
+    this.removePassEnd = feed.onPassEnd(() => this.uncork());
     this.heartbeat = setInterval(() => {
       for (const c of this.clients) this.write(c, ': heartbeat\n\n');
     }, heartbeatMs);
@@ -95,18 +108,19 @@ export class SseChannel {
         'X-Accel-Buffering': 'no',
       });
       res.flushHeaders();
-      const client: SseClient = { res, topics: q.topics, languages: q.languages ?? null, live: false };
+      const client: SseClient = { res, topics: [...new Set(q.topics)], languages: q.languages ?? null, lastSent: null, corked: 0 };
       this.clients.add(client);
       this.metrics.connections.inc({ channel: 'sse' });
       const gone = new AbortController();
       req.on('close', () => {
         gone.abort();
         this.clients.delete(client);
+        this.leave(client);
         this.metrics.connections.dec({ channel: 'sse' });
       });
       this.write(client, 'retry: 3000\n: connected\n\n');
       if (q.since === undefined) {
-        client.live = true;
+        this.join(client);
         return;
       }
       try {
@@ -122,7 +136,7 @@ export class SseChannel {
           signal: gone.signal,
           onResync: (reason) => this.write(client, `event: resync\ndata: ${JSON.stringify({ topics: q.topics, reason })}\n\n`),
           goLive: () => {
-            client.live = true;
+            if (!gone.signal.aborted) this.join(client);
           },
         });
       } catch (err) {
@@ -135,34 +149,97 @@ export class SseChannel {
     };
   }
 
-  private deliver(event: NewsEvent): number {
-    let data: string | null = null;
-    let n = 0;
-    for (const c of this.clients) {
-      if (!c.live || !matchesAny(c.topics, event.topics) || !readerGets(event, c.languages, true)) continue;
-      data ??= frame(event);
-      this.write(c, data);
-      this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' });
-      n++;
+  private join(c: SseClient): void {
+    for (const t of c.topics) {
+      let set = this.byTopic.get(t);
+      if (!set) this.byTopic.set(t, (set = new Set()));
+      set.add(c);
     }
+  }
+
+  private leave(c: SseClient): void {
+    for (const t of c.topics) {
+      const set = this.byTopic.get(t);
+      if (!set) continue;
+      set.delete(c);
+      if (set.size === 0) this.byTopic.delete(t);
+    }
+  }
+
+  /**
+   * A live event is framed once for every stream: the SSE message as bytes, and the same bytes as one HTTP/1.1
+   * chunk (size line, message, CRLF: what the response would write). A chunked stream gets the chunk written
+   * straight to its TCP socket, after everything the response wrote before (same socket, in order), without the
+   * response's per-write work; others go through the response. In a pass of several events a stream's writes are
+   * corked and leave as one. Returns how many streams it went to (for the alert's report).
+   */
+  private deliver(event: NewsEvent): number {
+    let data: Buffer | null = null;
+    let chunk: Buffer | null = null;
+    const cork = this.feed.passSize > 1;
+    let n = 0;
+    for (const t of [...audienceOf(event.topics), ALL_TOPICS]) {
+      const set = this.byTopic.get(t);
+      if (!set) continue;
+      for (const c of set) {
+        if (c.lastSent === event.id) continue;
+        c.lastSent = event.id;
+        if (!readerGets(event, c.languages, true)) continue;
+        data ??= Buffer.from(frame(event));
+        const res = c.res as Response & { chunkedEncoding?: boolean };
+        const tcp = res.socket;
+        if (res.chunkedEncoding !== true || !tcp || !this.writable(c)) {
+          this.write(c, data);
+        } else {
+          chunk ??= Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]);
+          if (cork && c.corked !== this.passId) {
+            c.corked = this.passId;
+            tcp.cork();
+            this.corked.push(tcp);
+          }
+          tcp.write(chunk);
+        }
+        n++;
+      }
+    }
+    if (n > 0) this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' }, n);
     return n;
   }
 
-  private write(c: SseClient, chunk: string): void {
-    if (c.res.writableEnded || c.res.destroyed) return;
+  private passId = 1;
+  /** TCP sockets corked during a dispatch pass of several events. */
+  private corked: Socket[] = [];
+
+  private uncork(): void {
+    this.passId++;
+    const corked = this.corked;
+    this.corked = [];
+    for (const tcp of corked) tcp.uncork();
+  }
+
+  /** False (and the stream ended) when it has gone, or has more than MAX_BUFFERED unwritten: a slow reader. */
+  private writable(c: SseClient): boolean {
+    if (c.res.writableEnded || c.res.destroyed) return false;
     if (c.res.writableLength > MAX_BUFFERED) {
       this.logger.warn('dropping a slow SSE client');
       c.res.end();
-      return;
+      return false;
     }
-    c.res.write(chunk);
+    return true;
+  }
+
+  private write(c: SseClient, chunk: string | Buffer): void {
+    if (this.writable(c)) c.res.write(chunk);
   }
 
   /** Ends every stream (clients reconnect elsewhere with Last-Event-ID). */
   close(): void {
     clearInterval(this.heartbeat);
     this.removeSink();
+    this.removePassEnd();
+    this.uncork();
     for (const c of this.clients) c.res.end();
     this.clients.clear();
+    this.byTopic.clear();
   }
 }

@@ -73,7 +73,7 @@ export class MemoryStore implements Store {
   private closed = false;
 
   constructor(
-    private readonly retention: Retention,
+    readonly retention: Retention,
     private readonly now: () => number = Date.now,
   ) {
     this.epoch = `${this.now()}-0`;
@@ -168,6 +168,10 @@ export class MemoryStore implements Store {
     this.handlers.add(handler);
     onStart?.(this.lastId);
     return () => this.handlers.delete(handler);
+  }
+
+  async historyEpoch(): Promise<EventId | null> {
+    return this.epoch;
   }
 
   async setIfAbsent(key: string, value: string): Promise<string> {

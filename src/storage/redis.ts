@@ -63,14 +63,17 @@ export class RedisStore implements Store {
   private readonly tailConn: Redis;
   private readonly tailHandlers = new Set<(e: NewsEvent) => void>();
   private tailRunning = false;
-  /** Where the tail started (undefined until it has); told to tail() callers that ask. */
+  /**
+   * Where a handler added now starts (undefined until the tail has started): the tail's start, then the last id
+   * it delivered, so that what a later handler is told it starts after is exactly what it missed.
+   */
   private tailStart: EventId | null | undefined = undefined;
   private startListeners: Array<(position: EventId | null) => void> = [];
   private closed = false;
 
   private constructor(
     private readonly factory: RedisFactory,
-    private readonly retention: Retention,
+    readonly retention: Retention,
     private readonly now: () => number,
   ) {
     this.redis = factory.shared('commands') as Commander;
@@ -287,6 +290,7 @@ export class RedisStore implements Store {
           for (const entry of entries) {
             const e = toEvent(entry);
             last = e.id;
+            this.tailStart = e.id;
             for (const h of this.tailHandlers) h(e);
           }
         }
@@ -306,6 +310,10 @@ export class RedisStore implements Store {
   private stopTail(): void {
     this.tailRunning = false;
     this.tailConn.disconnect();
+  }
+
+  historyEpoch(): Promise<EventId | null> {
+    return this.guard(() => this.redis.get(this.k('history-epoch')));
   }
 
   setIfAbsent(key: string, value: string): Promise<string> {

@@ -100,6 +100,13 @@ export interface Store extends HeldStore {
    * Returns a function that stops the feed.
    */
   tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void;
+  /**
+   * Where this history began (null: no history yet). It changes only when the history is lost and begins again
+   * (a Redis restarted without its data), so a reader holding events can tell they are still of this history.
+   */
+  historyEpoch(): Promise<EventId | null>;
+  /** What the history keeps (count and age): a copy of it elsewhere must not keep more. */
+  readonly retention: Retention;
   /** Small named values (the VAPID keys): set only when absent; returns the value now stored. */
   setIfAbsent(key: string, value: string): Promise<string>;
   /**

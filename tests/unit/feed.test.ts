@@ -10,6 +10,7 @@ import { MemoryStore } from '../../src/storage/memory.ts';
 import type { HistoryReadOptions } from '../../src/storage/store.ts';
 
 const retention = { maxEvents: 10_000, maxAgeSeconds: 86_400, articleTtlSeconds: 3_600 };
+const NO_WINDOW = { maxEvents: 0, maxBytes: 0 };
 
 /**
  * A real MemoryStore whose history reads let the test run writes just before and just after the read itself:
@@ -31,7 +32,8 @@ class RacingStore extends MemoryStore {
 async function setup(limits: Partial<ReplayLimits> = {}) {
   const store = new RacingStore(retention);
   const news = new NewsService({ store });
-  const feed = new LiveFeed(store, new Metrics(), createLogger('silent'), { ...DEFAULT_REPLAY_LIMITS, ...limits });
+  // These tests force the races of reads from the store: no in-memory window (tests/integration/feed-window.test.ts).
+  const feed = new LiveFeed(store, new Metrics(), createLogger('silent'), { ...DEFAULT_REPLAY_LIMITS, window: NO_WINDOW, ...limits });
   let n = 0;
   const publish = async (topics: string[]) => (await news.publish({ id: `f${++n}`, headline: `h${n}`, topics })).event!;
   return { store, feed, publish };
