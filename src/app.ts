@@ -55,6 +55,9 @@ export interface AppOptions {
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 const PURIFY = fileURLToPath(import.meta.resolve('dompurify'));
+// The newsroom console's rich-text editor: Quill's prebuilt browser bundle and theme.
+const QUILL = fileURLToPath(import.meta.resolve('quill/dist/quill.js'));
+const QUILL_CSS = fileURLToPath(import.meta.resolve('quill/dist/quill.snow.css'));
 
 /** The composition root: builds every part from the validated config and wires them together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -162,6 +165,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
+  http.get('/vendor/quill.js', (_req, res) => res.type('text/javascript').sendFile(QUILL));
+  http.get('/vendor/quill.snow.css', (_req, res) => res.type('text/css').sendFile(QUILL_CSS));
   http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));
