@@ -39,6 +39,8 @@ document.querySelector('.ql-toolbar')?.setAttribute('role', 'toolbar');
 /** The body as HTML, or null when empty. */
 function bodyHtml() {
   if (quill.getText().trim() === '' && !quill.root.querySelector('img')) return null;
+  // Quill 2.0.3 writes every space of the text as the entity &nbsp; (a typed no-break space stays a character,
+  // never the entity), which would stop the body's lines from wrapping: the entity goes back to a space.
   return quill.getSemanticHTML().replaceAll('&nbsp;', ' ');
 }
 
