@@ -17,7 +17,9 @@ import { readingRoutes } from './http/reading.ts';
 import { articleIdFor } from './ninjs/ids.ts';
 import { ninjsRouter } from './ninjs/router.ts';
 import { EmbargoScheduler } from './news/embargo.ts';
+import type { RandomSource } from './news/ids.ts';
 import { NewsService } from './news/service.ts';
+import { pushAudience } from './push/audience.ts';
 import { createPush } from './push/module.ts';
 import type { Resolver } from './push/endpoint.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
@@ -51,6 +53,8 @@ export interface AppOptions {
   clock?: Clock;
   /** How push service host names are resolved; default: the system resolver. */
   resolver?: Resolver;
+  /** Random bytes for generated article ids; default: crypto.randomBytes. */
+  random?: RandomSource;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -86,7 +90,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const clock = options.clock ?? systemClock;
   const now = () => new Date(clock());
-  const news = new NewsService({ store, now });
+  const news = new NewsService({ store, now, logger, random: options.random });
   news.onCommitted((e) => {
     metrics.eventsPublished.inc({ type: e.type });
   });
@@ -110,6 +114,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   closers.push(['socket.io', () => sockets.close()]);
   const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs);
   closers.push(['sse', () => sse.close()]);
+  news.measureAudienceWith(async (event) => ({
+    push: await pushAudience(push.subscriptions, event, now()),
+    live: (await sockets.followers(event.topics)) + sse.followers(event.topics),
+  }));
 
   const publishLimiter = makeLimiter({
     points: config.rateLimitPublishPerSecond,
@@ -130,6 +138,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Probes and scrapes would drown the log; long-lived streams are logged when they end.
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      // Who wrote: the publisher's name (never the key) on every authenticated request's line.
+      customProps: (_req, res) => ({ publisher: (res as { locals?: { publisher?: string } }).locals?.publisher }),
     }),
   );
   http.use(

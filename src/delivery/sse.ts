@@ -121,6 +121,13 @@ export class SseChannel {
     c.res.write(chunk);
   }
 
+  /** Streams open on this node that follow any of `topics` (hierarchy included, and `*`). */
+  followers(topics: readonly Topic[]): number {
+    let n = 0;
+    for (const c of this.clients) if (matchesAny(c.topics, topics)) n++;
+    return n;
+  }
+
   /** Ends every stream (clients reconnect elsewhere with Last-Event-ID). */
   close(): void {
     clearInterval(this.heartbeat);

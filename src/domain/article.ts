@@ -37,6 +37,14 @@ export interface Article {
   supersedes?: string | null;
   /** Id of the article that replaced this one; such an article leaves the listings. */
   supersededBy?: string | null;
+  /** Name of the publisher whose write made this version; stored, shown only to publishers (never in events). */
+  updatedBy?: string | null;
+}
+
+/** The article as readers and events see it: without who wrote it. */
+export function publicArticle(a: Article): Article {
+  const { updatedBy: _hidden, ...rest } = a;
+  return rest;
 }
 
 const plain = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
@@ -94,6 +102,9 @@ export const articleInputSchema = z.strictObject({
 });
 export type ArticleInput = z.infer<typeof articleInputSchema>;
 
+/** A publication that may leave the id to the server (POST /api/v1/articles without `id`). */
+export const articleDraftSchema = articleInputSchema.partial({ id: true });
+
 /** What publishers send to `PATCH /api/v1/articles/:id`. */
 export const articlePatchSchema = z
   .strictObject({
@@ -139,7 +150,7 @@ export function sanitizeBody(html: string): string {
 
 /** The fields that make two versions "the same content" for idempotent retries. */
 export function contentOf(a: Article): unknown {
-  const { updatedAt: _u, status: _s, retraction: _r, supersededBy: _b, ...content } = a;
+  const { updatedAt: _u, status: _s, retraction: _r, supersededBy: _b, updatedBy: _p, ...content } = a;
   return content;
 }
 

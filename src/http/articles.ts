@@ -1,22 +1,43 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { PublisherKey } from '../config.ts';
-import { parseOrThrow } from '../domain/errors.ts';
-import { languageSchema } from '../domain/article.ts';
+import { ApiError, parseOrThrow } from '../domain/errors.ts';
+import { articleIdSchema, languageSchema, publicArticle, type Article } from '../domain/article.ts';
 import { topicSchema } from '../domain/topic.ts';
 import type { NewsService, WriteResult } from '../news/service.ts';
-import { requirePublisher } from './auth.ts';
+import type { ListPosition } from '../storage/store.ts';
+import { bearerToken, findPublisher, requirePublisher } from './auth.ts';
 import { jsonBody } from './body.ts';
 import type { RequestHandler } from 'express';
+
+/** The opaque `next`/`cursor` of listings: base64url JSON of the last article's position. */
+const positionSchema = z.strictObject({ u: z.iso.datetime(), i: articleIdSchema });
+const encodeCursor = (p: ListPosition) => Buffer.from(JSON.stringify({ u: p.updatedAt, i: p.id })).toString('base64url');
+const cursorParam = z
+  .string()
+  .max(400)
+  .transform((s, ctx) => {
+    try {
+      const p = positionSchema.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')));
+      return { updatedAt: p.u, id: p.i } satisfies ListPosition;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'a cursor from the `next` of a previous page' });
+      return z.NEVER;
+    }
+  });
 
 const listQuery = z.object({
   topic: topicSchema.optional(),
   language: languageSchema.optional(),
+  status: z.enum(['published', 'retracted', 'all']).default('published'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: cursorParam.optional(),
 });
 
+const writeQuery = z.object({ dryRun: z.enum(['true', 'false']).optional() });
+
 function answer(res: Response, r: WriteResult): void {
-  res.status(r.status).json({ event: r.event, article: r.article });
+  res.status(r.status).json({ event: r.event, article: r.article, audience: r.audience });
 }
 
 export interface ArticleRoutesDeps {
@@ -32,16 +53,30 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
   const r = Router();
   const resolve = d.resolveId ?? (async (id: string) => id);
   const write = [requirePublisher(d.publisherKeys), d.publishLimit, ...jsonBody()];
+  /** Reads are public; with a publisher key they also show who made each version. */
+  const isPublisher = (req: Request) => findPublisher(d.publisherKeys, bearerToken(req)) !== null;
+  const shown = (req: Request) => (isPublisher(req) ? (a: Article) => a : publicArticle);
+  const author = (res: Response) => ({ author: String(res.locals.publisher) });
 
   r.get('/', async (req, res) => {
     const q = parseOrThrow(listQuery, req.query);
-    res.json({ articles: await d.news.list(q) });
+    if (q.status !== 'published' && !isPublisher(req)) throw new ApiError('unauthorized', `status=${q.status} lists retracted articles: send Authorization: Bearer <publisher key>.`);
+    const { cursor, ...query } = q;
+    const page = await d.news.list({ ...query, ...(cursor ? { after: cursor } : {}) });
+    res.json({ articles: page.articles.map(shown(req)), next: page.next ? encodeCursor(page.next) : null });
   });
   r.get('/:id', async (req, res) => {
-    res.json({ article: await d.news.get(await resolve(String(req.params.id))) });
+    res.json({ article: shown(req)(await d.news.get(await resolve(String(req.params.id)))) });
   });
-  r.post('/', ...write, async (req, res) => answer(res, await d.news.publish(req.body)));
-  r.patch('/:id', ...write, async (req, res) => answer(res, await d.news.patch(await resolve(String(req.params.id)), req.body)));
-  r.delete('/:id', ...write, async (req, res) => answer(res, await d.news.retract(await resolve(String(req.params.id)), req.body)));
+  r.get('/:id/history', requirePublisher(d.publisherKeys), async (req, res) => {
+    res.json({ versions: await d.news.history(await resolve(String(req.params.id))) });
+  });
+  r.post('/', ...write, async (req, res) => {
+    const { dryRun } = parseOrThrow(writeQuery, req.query);
+    if (dryRun === 'true') res.json(await d.news.dryRun(req.body, author(res)));
+    else answer(res, await d.news.publish(req.body, author(res)));
+  });
+  r.patch('/:id', ...write, async (req, res) => answer(res, await d.news.patch(await resolve(String(req.params.id)), req.body, author(res))));
+  r.delete('/:id', ...write, async (req, res) => answer(res, await d.news.retract(await resolve(String(req.params.id)), req.body, author(res))));
   return r;
 }

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import {
   applyPatch,
+  articleDraftSchema,
   articleInputSchema,
   articlePatchSchema,
   buildArticle,
+  publicArticle,
   retract,
   retractionSchema,
   sameContent,
@@ -10,22 +13,57 @@ import {
   type ArticleInput,
 } from '../domain/article.ts';
 import { ApiError, parseOrThrow } from '../domain/errors.ts';
-import type { EventType, NewsEvent } from '../domain/event.ts';
+import type { EventDraft, EventType, NewsEvent } from '../domain/event.ts';
 import { sameHeld, type HeldVersion } from '../domain/held.ts';
+import type { VersionRecord } from '../domain/history.ts';
 import type { Topic } from '../domain/topic.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { ArticleQuery, ListPosition } from '../storage/store.ts';
 import type { Store } from '../storage/store.ts';
 import { heldAfter, holdAnswer, mustHold, retractedError, type ArticleState, type HoldResult } from './holds.ts';
+import { generateArticleId, type RandomSource } from './ids.ts';
 
-/** What every write answers: the event it caused (null when nothing was fanned out) and the stored article. */
+/** Who a write reaches: Web Push subscriptions it goes to, and clients of this node following its topics. */
+export interface Audience {
+  push: number;
+  live: number;
+}
+
+/** Counts the audience of an event about to be written (the push module's matching, the channels' followers). */
+export type AudienceCounter = (event: EventDraft) => Promise<Audience>;
+
+const NOBODY: Audience = { push: 0, live: 0 };
+
+/** What every write answers: the event it caused (null when nothing was fanned out), the stored article, whom it reaches. */
 export interface WriteResult {
   status: 200 | 201;
   event: NewsEvent | null;
   article: Article;
+  audience: Audience;
 }
 
-export interface PublishOptions {
+/** Who is writing: the name of the publisher key (or `superdesk`); recorded with the version, never the key. */
+export interface WriteContext {
+  author?: string | null;
+}
+
+export interface PublishOptions extends WriteContext {
   /** Id of an article this one replaces (ninjs `evolvedfrom`): the old one leaves the listings. */
   supersedes?: string | null;
+}
+
+/** What a dry run answers: what the write would do, with nothing stored or sent. */
+export interface DryRunResult {
+  dryRun: true;
+  event: Pick<EventDraft, 'type' | 'topics'> | null;
+  article: Article;
+  audience: Audience;
+}
+
+/** A page of a listing, and where the next one starts (null: none). */
+export interface ArticlePage {
+  articles: Article[];
+  next: ListPosition | null;
 }
 
 export interface HoldOptions extends PublishOptions {
@@ -39,11 +77,16 @@ export type ReleaseResult = { released: WriteResult } | { dropped: string } | nu
 export interface NewsServiceDeps {
   store: Store;
   now?: () => Date;
+  /** Random bytes for the suffix of generated ids (crypto.randomBytes by default). */
+  random?: RandomSource;
+  logger?: Logger;
   /** Called on the node that wrote the event, once per event: the seam for Web Push. */
   onCommitted?: (event: NewsEvent) => void | Promise<void>;
 }
 
 const MAX_CAS_ATTEMPTS = 8;
+/** Suffixes tried for a generated id before giving up: with 30 random bits, a second is already rare. */
+const MAX_ID_ATTEMPTS = 5;
 
 /** What a write decided on the state it read; `cas` makes it happen only if that state is still the stored one. */
 type Step<R> =
@@ -54,6 +97,9 @@ type Step<R> =
   /** A new current version, with its event; the held version follows (heldAfter). */
   | { next: Article; type: EventType; status: 200 | 201; listed: boolean };
 
+/** The answer of an id-generating write whose id was taken meanwhile: draw another. */
+const TAKEN = Symbol('id taken');
+
 /**
  * The one path every change to an article takes: validate, build the new version, store it with its event
  * (compare-and-set on the article and its held version, so concurrent writers on several nodes cannot both win),
@@ -63,11 +109,16 @@ type Step<R> =
 export class NewsService {
   private readonly store: Store;
   private readonly now: () => Date;
+  private readonly random: RandomSource;
+  private readonly logger: Logger | null;
+  private countAudience: AudienceCounter = async () => NOBODY;
   private readonly committedHooks: Array<(event: NewsEvent) => void | Promise<void>> = [];
 
   constructor(deps: NewsServiceDeps) {
     this.store = deps.store;
     this.now = deps.now ?? (() => new Date());
+    this.random = deps.random ?? randomBytes;
+    this.logger = deps.logger ?? null;
     if (deps.onCommitted) this.committedHooks.push(deps.onCommitted);
   }
 
@@ -76,26 +127,81 @@ export class NewsService {
     this.committedHooks.push(hook);
   }
 
+  /** How write answers count their audience (set by the composition root once push and the channels exist). */
+  measureAudienceWith(counter: AudienceCounter): void {
+    this.countAudience = counter;
+  }
+
   async get(id: string): Promise<Article> {
     const a = await this.store.getArticle(id);
     if (!a) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
     return a;
   }
 
-  async list(query: { topic?: Topic; language?: string; limit: number }): Promise<Article[]> {
-    return this.store.listArticles(query);
+  /** A page of a listing, newest first; `next` is where the following page starts. */
+  async list(query: ArticleQuery): Promise<ArticlePage> {
+    const found = await this.store.listArticles({ ...query, limit: query.limit + 1 });
+    const articles = found.slice(0, query.limit);
+    const last = articles[articles.length - 1];
+    return { articles, next: found.length > query.limit && last ? { updatedAt: last.updatedAt, id: last.id } : null };
   }
 
-  /** Upsert by id (POST /api/v1/articles): the body is validated here. A held older version is dropped with it. */
+  /** The article's versions, oldest first, with who made each; 404 when the article is unknown. */
+  async history(id: string): Promise<VersionRecord[]> {
+    const versions = await this.store.articleHistory(id);
+    if (versions.length === 0) await this.get(id);
+    return versions;
+  }
+
+  /**
+   * Upsert by id (POST /api/v1/articles): the body is validated here. A held older version is dropped with it.
+   * Without an id, the server makes one from the headline and date, and creates it only where nothing is yet.
+   */
   async publish(body: unknown, options: PublishOptions = {}): Promise<WriteResult> {
-    const input: ArticleInput = parseOrThrow(articleInputSchema, body);
-    const result = await this.cas(input.id, ({ article }) => this.decidePublish(input, article, options.supersedes ?? null));
-    await this.afterPublish(result, options.supersedes ?? null);
+    const supersedes = options.supersedes ?? null;
+    const author = options.author ?? null;
+    const draft = parseOrThrow(articleDraftSchema, body);
+    let result: WriteResult | typeof TAKEN = TAKEN;
+    if (draft.id !== undefined) {
+      const input = { ...draft, id: draft.id };
+      result = await this.cas(input.id, ({ article }) => this.decidePublish(input, article, supersedes), author);
+    }
+    for (let i = 0; result === TAKEN && i < MAX_ID_ATTEMPTS; i++) {
+      const input = { ...draft, id: this.newId(draft) };
+      result = await this.cas<WriteResult | typeof TAKEN>(
+        input.id,
+        ({ article, held }) => (article || held ? { answer: TAKEN } : this.decidePublish(input, null, supersedes)),
+        author,
+      );
+    }
+    if (result === TAKEN) throw new ApiError('conflict', 'Could not find a free id for this article; retry.');
+    await this.afterPublish(result, supersedes);
     return result;
   }
 
+  /**
+   * What publishing `body` would do now (POST /api/v1/articles?dryRun=true): the same validation and version rules
+   * (a stale version is refused as it would be), nothing stored, nothing sent. Without an id, one that is free now.
+   */
+  async dryRun(body: unknown, options: PublishOptions = {}): Promise<DryRunResult> {
+    const draft = parseOrThrow(articleDraftSchema, body);
+    let id = draft.id;
+    let state: ArticleState | null = null;
+    for (let i = 0; id === undefined && i < MAX_ID_ATTEMPTS; i++) {
+      const candidate = this.newId(draft);
+      const s = await this.read(candidate);
+      if (!s.article && !s.held) [id, state] = [candidate, s];
+    }
+    if (id === undefined) throw new ApiError('conflict', 'Could not find a free id for this article; retry.');
+    const { article } = state ?? (await this.read(id));
+    const step = this.decidePublish({ ...draft, id }, article, options.supersedes ?? null);
+    if (!('next' in step)) return { dryRun: true, event: null, article: step.answer.article, audience: NOBODY };
+    const event = this.draft(step.type, step.next);
+    return { dryRun: true, event: { type: event.type, topics: event.topics }, article: { ...step.next, updatedBy: options.author ?? null }, audience: await this.countAudience(event) };
+  }
+
   /** Partial change (PATCH): the server bumps the version. */
-  async patch(id: string, body: unknown): Promise<WriteResult> {
+  async patch(id: string, body: unknown, context: WriteContext = {}): Promise<WriteResult> {
     const patch = parseOrThrow(articlePatchSchema, body);
     return this.cas(id, ({ article: existing }) => {
       if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
@@ -104,23 +210,23 @@ export class NewsService {
         throw new ApiError('stale_version', `Article ${id} is at version ${existing.version}, not ${patch.ifVersion}.`, undefined, { currentVersion: existing.version });
       }
       return { next: applyPatch(existing, patch, this.now()), type: 'article.updated', status: 200, listed: !existing.supersededBy };
-    });
+    }, context.author ?? null);
   }
 
   /**
    * Retraction (DELETE, ninjs `canceled`): the body goes, the article stays as `retracted`, and a held version
    * goes too; repeating it changes nothing. An article that was only ever held is dropped and answered 404.
    */
-  async retract(id: string, body: unknown): Promise<WriteResult> {
+  async retract(id: string, body: unknown, context: WriteContext = {}): Promise<WriteResult> {
     const { reason } = parseOrThrow(retractionSchema, body ?? {});
     const result = await this.cas<WriteResult | null>(id, ({ article: existing, held }) => {
       if (!existing) {
         if (held) return { hold: null, answer: null };
         throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
       }
-      if (existing.status === 'retracted') return { answer: { status: 200, event: null, article: existing } };
+      if (existing.status === 'retracted') return { answer: { status: 200, event: null, article: existing, audience: NOBODY } };
       return { next: retract(existing, reason ?? null, this.now()), type: 'article.retracted', status: 200, listed: false };
-    });
+    }, context.author ?? null);
     if (!result) throw new ApiError('not_found', `No published article with id ${JSON.stringify(id)}; its held version was dropped.`);
     return result;
   }
@@ -136,11 +242,12 @@ export class NewsService {
       releaseAt: options.releaseAt ? options.releaseAt.toISOString() : null,
       input,
       supersedes: options.supersedes ?? null,
+      author: options.author ?? null,
     };
     const answer = await this.cas<HoldResult>(input.id, (state) => {
       const answer = holdAnswer(candidate, state.article);
       return mustHold(candidate, state) ? { hold: candidate, answer } : { answer };
-    });
+    }, candidate.author ?? null);
     return answer as HoldResult;
   }
 
@@ -165,7 +272,7 @@ export class NewsService {
         if (err instanceof ApiError && err.status === 409) return { hold: null, answer: { dropped: err.code } };
         throw err;
       }
-    });
+    }, item.author ?? null);
     if (result && 'status' in result) {
       await this.afterPublish(result, item.supersedes);
       return { released: result };
@@ -186,7 +293,7 @@ export class NewsService {
     if (existing) {
       // A retry without a version is compared with the current version as if it had named it.
       const retry = input.version === undefined ? build(existing.version) : next;
-      if (sameContent(retry, existing)) return { answer: { status: 200, event: null, article: existing } };
+      if (sameContent(retry, existing)) return { answer: { status: 200, event: null, article: existing, audience: NOBODY } };
       if (next.version <= existing.version) {
         throw new ApiError(
           'stale_version',
@@ -222,26 +329,41 @@ export class NewsService {
    * Reads the article's state, lets `decide` choose, and writes the choice only if the state is still the one read
    * (else decides again on what the other writer stored).
    */
-  private async cas<R = WriteResult>(id: string, decide: (state: ArticleState) => Step<R>): Promise<R | WriteResult> {
+  private async cas<R = WriteResult>(id: string, decide: (state: ArticleState) => Step<R>, author: string | null): Promise<R | WriteResult> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const state = await this.read(id);
       const step = decide(state);
       if ('next' in step) {
+        const article: Article = { ...step.next, updatedBy: author };
+        const event = this.draft(step.type, step.next);
+        // Counted just before the write, as the fan-out will find it.
+        const audience = await this.countAudience(event);
         const r = await this.store.commit({
           expected: state.article,
-          article: step.next,
-          event: { type: step.type, at: this.now().toISOString(), topics: step.next.topics, article: step.next },
+          article,
+          event,
           listed: step.listed,
           held: { expected: state.held, next: heldAfter(state.held, step.next) },
+          record: { version: article.version, type: step.type, at: event.at, author, changeNote: article.changeNote },
         });
         if (!r.ok) continue;
+        this.logger?.info({ articleId: id, version: article.version, type: step.type, eventId: r.event?.id ?? null, publisher: author }, 'article version stored');
         if (r.event) await this.runHooks(r.event);
-        return { status: step.status, event: r.event, article: step.next };
+        return { status: step.status, event: r.event, article, audience };
       }
       if ('hold' in step && !(await this.store.commitHeld({ id, expected: state.article, held: { expected: state.held, next: step.hold } }))) continue;
       return step.answer;
     }
     throw new ApiError('conflict', `Article ${id} is being changed concurrently; retry.`);
+  }
+
+  /** The event of a new version: readers never see who wrote it. */
+  private draft(type: EventType, next: Article): EventDraft {
+    return { type, at: this.now().toISOString(), topics: next.topics, article: publicArticle(next) };
+  }
+
+  private newId(draft: { headline: string; publishedAt?: string }): string {
+    return generateArticleId(draft.headline, draft.publishedAt ? new Date(draft.publishedAt) : this.now(), this.random);
   }
 
   private async runHooks(event: NewsEvent): Promise<void> {

@@ -55,12 +55,13 @@ export function ninjsRouter(deps: NinjsDeps): Router {
     const flavour = validateNinjs(req.body);
     const intent = mapNinjs(req.body as Record<string, unknown>, flavour, rules, deps.now());
     deps.logger.info({ guid: intent.guid, id: intent.input.id, action: intent.action, flavour }, 'ninjs received');
+    const author = String(res.locals.publisher);
     const { status, ...answer } =
       intent.action === 'retract'
-        ? await deps.news.retract(String(intent.input.id), { reason: 'Withdrawn by the newsroom (pubstatus canceled).' })
+        ? await deps.news.retract(String(intent.input.id), { reason: 'Withdrawn by the newsroom (pubstatus canceled).' }, { author })
         : intent.action === 'hold'
-          ? await deps.news.hold(intent.input, { releaseAt: intent.embargoUntil, supersedes: intent.supersedes })
-          : await deps.news.publish(intent.input, { supersedes: intent.supersedes });
+          ? await deps.news.hold(intent.input, { releaseAt: intent.embargoUntil, supersedes: intent.supersedes, author })
+          : await deps.news.publish(intent.input, { supersedes: intent.supersedes, author });
     res.status(status).json(answer);
   });
   return r;

@@ -56,7 +56,8 @@ end
  * KEYS: article, events stream, known-topics set, all-articles index, trim mark, held hash, held due set.
  * ARGV: expected JSON ('' = absent), new JSON, ttl ms, event JSON ('' = none), max events, min id, listed ('1'/'0'),
  *       score, article id, index key prefix, held ('1' = compare-and-set it, '' = leave it), expected held JSON,
- *       new held JSON, new held release ms, n, n old index topics, m, m new index topics.
+ *       new held JSON, new held release ms, n, n old index topics, m, m new index topics, every-article index key,
+ *       audit trail key, audit record JSON ('' = none; the event id is added to it).
  * Returns false on a mismatch, else the new event id ('' when no event).
  */
 export const COMMIT = TRIM_FN + HELD_FN + `
@@ -82,9 +83,18 @@ if ARGV[7] == '1' then
   end
   redis.call('ZADD', KEYS[4], ARGV[8], id)
 end
+local every, trail, record = ARGV[at + m + 1], ARGV[at + m + 2], ARGV[at + m + 3]
+redis.call('ZADD', every, ARGV[8], id)
+redis.call('PEXPIRE', trail, ARGV[3])
 if ARGV[4] == '' then return '' end
 local eid = redis.call('XADD', KEYS[2], '*', 'e', ARGV[4])
 trim(KEYS[2], KEYS[5], ARGV[5], ARGV[6])
+if record ~= '' then
+  local r = cjson.decode(record)
+  r['eventId'] = eid
+  redis.call('RPUSH', trail, cjson.encode(r))
+  redis.call('PEXPIRE', trail, ARGV[3])
+end
 return eid
 `;
 
