@@ -221,7 +221,8 @@ async function showHistory(id) {
     $('history-list').replaceChildren(el('li', { text: describeFailure(r).replace(/^Not sent: /, 'The history could not be loaded: ') }));
     return;
   }
-  const versions = [...(r.json.versions ?? [])].sort((a, b) => b.version - a.version);
+  // Newest first (the API lists them oldest first; a retraction keeps the version it withdrew).
+  const versions = [...(r.json.versions ?? [])].reverse();
   $('history-list').replaceChildren(...versions.map((v) => el('li', { 'data-version': String(v.version) },
     el('span', { class: 'h-what', text: `Version ${v.version} — ${TYPE_WORD[v.type] ?? v.type}` }),
     el('span', { class: 'h-meta' }, el('time', { datetime: v.at, text: when(v.at) }), ` by ${v.author ?? 'an unknown publisher'}`),
