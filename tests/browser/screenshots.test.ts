@@ -61,6 +61,7 @@ describe('screenshots', () => {
     const post = (b: Record<string, unknown>) => api(srv.url, 'POST', '/api/v1/articles', b, srv.auth);
     await post({ headline: 'Parliament votes to hold snap election in June', topics: ['us/politics'], urgency: 2, summary: 'The motion passed by 312 votes to 190.' });
     await post({ headline: 'Storm closes ports along the coast', topics: ['world'], urgency: 3 });
+    await post({ headline: 'Ceasefire agreed after overnight talks', topics: ['world/middle-east'], urgency: 1, url: 'https://news.example.com/ceasefire' });
     const context = await browser.newContext({ viewport: { width: 1500, height: 1150 }, locale: 'en-GB' });
     const page = await context.newPage();
     await page.goto(`${srv.url}/newsroom.html`);
@@ -76,6 +77,7 @@ describe('screenshots', () => {
     await page.locator('#audience').getByText(/^Sending now reaches/).waitFor({ timeout: 10_000 });
     await page.locator('#preview-card img').evaluate((img: HTMLImageElement) => img.decode());
     await page.screenshot({ path: `${DIR}newsroom.png`, fullPage: true });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.click('#retract');
     await page.fill('#retract-reason', 'The agreement was not signed.');
     await page.screenshot({ path: `${DIR}newsroom-retract.png` });
