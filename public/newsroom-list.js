@@ -82,13 +82,13 @@ export class StoryList {
     const known = this.shown.get(a.id);
     if (known && (known.version > a.version || (known.version === a.version && known.status === 'retracted'))) return;
     if (a.supersedes) this.remove(a.supersedes);
-    if (this.matches(a)) this.put({ ...a, updatedBy: undefined }, { append: false });
+    if (this.matches(a)) this.put(a, { append: false });
     else this.remove(a.id);
     this.onLive?.(a);
-    // Events do not say who wrote a version (only publishers may know): the history does.
-    if (this.shown.has(a.id) && publisherKey()) {
+    // Events do not say who made a version (only publishers may know): the history does.
+    if (!a.updatedBy && this.shown.has(a.id) && publisherKey()) {
       void call('GET', `/api/v1/articles/${encodeURIComponent(a.id)}/history`).then((r) => {
-        const latest = r.ok ? r.json?.versions?.find((v) => v.version === a.version) : null;
+        const latest = r.ok ? r.json?.versions?.findLast((v) => v.version === a.version) : null;
         const row = this.row(a.id);
         if (latest?.author && row && this.shown.get(a.id)?.version === a.version) row.querySelector('.s-by').textContent = `by ${latest.author}`;
       });

@@ -301,6 +301,7 @@ describe('the console for every editor', () => {
   });
 
   it('names every control, fits a phone, follows the dark colour scheme', async () => {
+    await api(srv.url, 'POST', '/api/v1/articles', { headline: 'A listed story with a headline long enough to wrap on a phone', topics: ['world'], urgency: 2 }, srv.auth);
     const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
     const { page } = await openConsole(context);
     await page.locator('#story-list li').first().waitFor({ timeout: 10_000 });
@@ -320,6 +321,8 @@ describe('the console for every editor', () => {
     );
     expect(unnamed).toEqual([]);
     expect(await page.locator('.ql-editor').getAttribute('aria-labelledby')).toBe('l-body');
+    // The audience, which changes as the editor types, is read with the Publish button rather than announced.
+    expect(await page.locator('#publish').getAttribute('aria-describedby')).toBe('audience');
     const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     await page.emulateMedia({ colorScheme: 'light' });
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe(dark);
