@@ -7,6 +7,7 @@ import { call, describeFailure, publisherKey } from '/newsroom-api.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
+const LIVE_TEXT = { connecting: 'Connecting…', live: 'Live: new versions appear as they go out', reconnecting: 'Reconnecting…', offline: 'Offline: the list is not updated' };
 const STATUS_WORD = { published: 'published', retracted: 'retracted' };
 
 export class StoryList {
@@ -31,6 +32,10 @@ export class StoryList {
     this.live = new NewsPush({ server: location.origin, topics: [ALL_TOPICS], storage: { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => memory.set(k, v) } });
     this.live.on('news', (e) => this.apply(e.article));
     this.live.on('resync', () => void this.load());
+    this.live.on('state', (state) => {
+      $('list-live').dataset.state = state;
+      $('list-live').textContent = LIVE_TEXT[state] ?? state;
+    });
   }
 
   /** Loads the list, then follows every topic live (what is published meanwhile is replayed). */

@@ -171,6 +171,7 @@ form.addEventListener('submit', async (ev) => {
     ? await call('PATCH', `/api/v1/articles/${encodeURIComponent(current.id)}`, { ...f, changeNote: value('changeNote'), ifVersion: current.version })
     : await call('POST', '/api/v1/articles', f);
   if (!r.ok) return failed(r);
+  unsaved = false;
   say(describeWrite(r.json));
   list.apply(r.json.article);
   fill(r.json.article);
@@ -300,11 +301,25 @@ function applyDirection() {
 $('f-language').addEventListener('input', applyDirection);
 
 // --- choosing a story --------------------------------------------------------------------------------------
+/** Whether the form holds changes not sent yet (typed by the editor since the story was opened or sent). */
+let unsaved = false;
+form.addEventListener('input', () => (unsaved = true));
+quill.on('text-change', (_d, _o, source) => source === 'user' && (unsaved = true));
+/** Asks before the form's unsent changes are thrown away. */
+function mayDiscard() {
+  if (!unsaved) return true;
+  return window.confirm(current
+    ? `Your changes to \u201c${current.headline}\u201d have not been sent. Discard them?`
+    : 'This new story has not been sent. Discard it?');
+}
+
 async function open(id) {
+  if (!mayDiscard()) return;
   clearErrors();
   const r = await call('GET', `/api/v1/articles/${encodeURIComponent(id)}`);
   if (!r.ok) return failed(r);
   dry = null;
+  unsaved = false;
   fill(r.json.article);
   editing(r.json.article);
   say('');
@@ -313,6 +328,8 @@ async function open(id) {
 }
 
 $('new-story').addEventListener('click', () => {
+  if (!mayDiscard()) return;
+  unsaved = false;
   form.reset();
   quill.setContents([], 'silent');
   clearErrors();

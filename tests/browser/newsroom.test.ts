@@ -104,6 +104,7 @@ describe('an editor\'s story, start to finish', () => {
     expect(id).toMatch(/^article-\d{8}-[a-z2-7]{6}$/);
 
     // The story is in the list (live), with who changed it; choosing it loads it.
+    await page.locator('#list-live[data-state="live"]').waitFor({ timeout: 10_000 });
     await page.click('#new-story');
     expect(await page.inputValue('#f-headline')).toBe('');
     const listed = row(page, headline);
@@ -228,7 +229,13 @@ describe('answers and errors in words', () => {
     await answer(page).getByText(/^Not sent: someone else changed this story meanwhile \(it is now version 2\)/).waitFor({ timeout: 10_000 });
     expect((await api(srv.url, 'GET', `/api/v1/articles/${id}`)).body.article.headline).toBe('Bridge closed after crash');
 
+    // Opening it again throws the refused edit away, after asking.
+    const asked = new Promise<string>((resolve) => page.once('dialog', (d) => {
+      resolve(d.message());
+      void d.accept();
+    }));
     await row(page, 'Bridge closed after crash').locator('button').click();
+    expect(await asked).toBe('Your changes to “Bridge closed after crash” have not been sent. Discard them?');
     await page.locator('#version-note').getByText(/^Version 2, published/).waitFor({ timeout: 10_000 });
     expect(await page.inputValue('#f-summary')).toBe('Traffic diverted.');
     await page.fill('#f-headline', 'Bridge reopens after crash');
@@ -236,6 +243,28 @@ describe('answers and errors in words', () => {
     await page.click('#update');
     await answer(page).getByText(/^Updated — version 3/).waitFor({ timeout: 10_000 });
     expect((await api(srv.url, 'GET', `/api/v1/articles/${id}`)).body.article).toMatchObject({ version: 3, headline: 'Bridge reopens after crash', summary: 'Traffic diverted.', changeNote: 'Bridge reopened', byline: 'City desk', notify: false });
+    await context.close();
+  });
+});
+
+describe('unsent changes', () => {
+  it('asks before opening another story over them, and keeps them when the editor says no', async () => {
+    await api(srv.url, 'POST', '/api/v1/articles', { headline: 'Another desk\'s story', topics: ['world'] }, srv.auth);
+    const context = await browser.newContext();
+    const { page } = await openConsole(context);
+    await page.fill('#f-headline', 'Half-written story');
+    const asked: string[] = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await row(page, 'Another desk\'s story').locator('button').click();
+    await waitFor('the question', () => asked.length === 1);
+    expect(asked[0]).toBe('This new story has not been sent. Discard it?');
+    expect(await page.inputValue('#f-headline')).toBe('Half-written story');
+    page.once('dialog', (d) => void d.accept());
+    await row(page, 'Another desk\'s story').locator('button').click();
+    await page.locator('#editor-heading').getByText('Editing: Another desk\'s story').waitFor({ timeout: 10_000 });
     await context.close();
   });
 });
