@@ -234,22 +234,22 @@ async function showHistory(id) {
 // --- preview and dry run -------------------------------------------------------------------------------------
 /** The article the form describes, as the server would store it (as far as the browser can tell). */
 function draft() {
+  if (current?.status === 'retracted') return { ...current, notify: false };
   const f = fields();
   const now = new Date().toISOString();
-  const a = {
+  return {
     id: current?.id ?? 'new-story', version: current ? current.version + 1 : 1, ...f, body: f.body && sanitizeArticleHtml(f.body),
-    image: f.image, publishedAt: current?.publishedAt ?? now, changeNote: current ? value('changeNote') : null, updatedAt: now, status: 'published',
+    publishedAt: current?.publishedAt ?? now, changeNote: current ? value('changeNote') : null, updatedAt: now, status: 'published',
     ...(current?.supersedes ? { supersedes: current.supersedes } : {}),
   };
-  if (current?.status === 'retracted') return { ...current, notify: false };
-  return a;
 }
 
 function showDraft() {
   const retracted = current?.status === 'retracted';
   // The server's own version from the dry run is exact (its id, its sanitised body); it is kept only while the
   // form still says the same.
-  const a = dry?.matches === JSON.stringify(fields()) ? { ...dry.article, changeNote: current ? value('changeNote') : null } : draft();
+  const exact = !retracted && dry?.matches === JSON.stringify(fields());
+  const a = exact ? { ...dry.article, changeNote: current ? value('changeNote') : null } : draft();
   showPreview(a, retracted ? 'article.retracted' : current ? 'article.updated' : 'article.published', { topicName });
 }
 
