@@ -344,7 +344,7 @@ export class NewsService {
           event,
           listed: step.listed,
           held: { expected: state.held, next: heldAfter(state.held, step.next) },
-          record: { version: article.version, type: step.type, at: event.at, author, changeNote: article.changeNote },
+          record: { version: article.version, type: step.type, at: event.at, author, changeNote: step.type === 'article.retracted' ? article.retraction?.reason ?? null : article.changeNote },
         });
         if (!r.ok) continue;
         this.logger?.info({ articleId: id, version: article.version, type: step.type, eventId: r.event?.id ?? null, publisher: author }, 'article version stored');
