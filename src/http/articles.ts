@@ -34,10 +34,11 @@ const listQuery = z.object({
   cursor: cursorParam.optional(),
 });
 
-const writeQuery = z.object({ dryRun: z.enum(['true', 'false']).optional() });
+const flag = z.enum(['true', 'false']).optional().transform((v) => v === 'true');
+const writeQuery = z.object({ dryRun: flag, audience: flag });
 
 function answer(res: Response, r: WriteResult): void {
-  res.status(r.status).json({ event: r.event, article: r.article, audience: r.audience });
+  res.status(r.status).json({ event: r.event, article: r.article, ...(r.audience ? { audience: r.audience } : {}) });
 }
 
 export interface ArticleRoutesDeps {
@@ -56,7 +57,8 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
   /** Reads are public; with a publisher key they also show who made each version. */
   const isPublisher = (req: Request) => findPublisher(d.publisherKeys.current(), bearerToken(req)) !== null;
   const shown = (req: Request) => (isPublisher(req) ? (a: Article) => a : publicArticle);
-  const author = (res: Response) => ({ author: String(res.locals.publisher) });
+  /** Who writes, and whether the answer counts whom the write reaches (`?audience=true`). */
+  const context = (req: Request, res: Response) => ({ author: String(res.locals.publisher), audience: parseOrThrow(writeQuery, req.query).audience });
   const stored = async (id: string): Promise<Article | null> => {
     try {
       return await d.news.get(id);
@@ -89,18 +91,18 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
   r.post('/', ...write, async (req, res) => {
     const { dryRun } = parseOrThrow(writeQuery, req.query);
     await inScope(res, req.body?.id, req.body?.topics);
-    if (dryRun === 'true') res.json(await d.news.dryRun(req.body, author(res)));
-    else answer(res, await d.news.publish(req.body, author(res)));
+    if (dryRun) res.json(await d.news.dryRun(req.body, context(req, res)));
+    else answer(res, await d.news.publish(req.body, context(req, res)));
   });
   r.patch('/:id', ...write, async (req, res) => {
     const id = await resolve(String(req.params.id));
     await inScope(res, id, req.body?.topics);
-    answer(res, await d.news.patch(id, req.body, author(res)));
+    answer(res, await d.news.patch(id, req.body, context(req, res)));
   });
   r.delete('/:id', ...write, async (req, res) => {
     const id = await resolve(String(req.params.id));
     await inScope(res, id, undefined);
-    answer(res, await d.news.retract(id, req.body, author(res)));
+    answer(res, await d.news.retract(id, req.body, context(req, res)));
   });
   return r;
 }

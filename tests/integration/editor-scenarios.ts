@@ -240,7 +240,7 @@ export function describeEditorApi(engine: 'memory' | 'redis'): void {
       expect((await api(srv.url, 'GET', '/api/v1/articles/dry-known')).body.article.version).toBe(2);
 
       // Nothing reached anyone: a real publication afterwards is the first and only thing the reader and the phone get.
-      const marker = await post({ headline: 'Marker', topics: ['dry'], urgency: 3 });
+      const marker = await post({ headline: 'Marker', topics: ['dry'], urgency: 3 }, ALICE, '?audience=true');
       expect(marker.body.audience).toEqual({ push: 1, live: 1 });
       await reader.waitForCount(1);
       await waitFor('the marker push', () => push.for(sub).length >= 1 || undefined);
@@ -273,7 +273,9 @@ export function describeEditorApi(engine: 'memory' | 'redis'): void {
       const live = 3 + 1;
       await waitFor('the readers in their rooms', async () => (await post({ headline: 'Probe', topics: ['aud/x'] }, ALICE, '?dryRun=true')).body.audience.live === live || undefined);
 
-      const published = await post({ headline: 'Audience', topics: ['aud/x'], urgency: 3, language: 'en' });
+      // Without ?audience=true a write does not count (it costs about what the push fan-out's lookup costs).
+      expect((await post({ headline: 'Not counted', topics: ['aud-none'] })).body).not.toHaveProperty('audience');
+      const published = await post({ headline: 'Audience', topics: ['aud/x'], urgency: 3, language: 'en' }, ALICE, '?audience=true');
       expect(published.status).toBe(201);
       const id = published.body.article.id as string;
       const got = () => push.received.filter((p) => p.payload.articleId === id && p.payload.type === 'article.published').map((p) => p.subscriber).sort();
@@ -284,13 +286,20 @@ export function describeEditorApi(engine: 'memory' | 'redis'): void {
       await Promise.all(readers.slice(0, 3).map((r) => r.waitForCount(1)));
 
       // A retraction goes to those who got the article.
-      const retracted = await api(srv.url, 'DELETE', `/api/v1/articles/${id}`, {}, as(BOB));
+      const retracted = await api(srv.url, 'DELETE', `/api/v1/articles/${id}?audience=true`, {}, as(BOB));
       expect(retracted.body.audience).toEqual({ push: 4, live });
       await waitFor('the withdrawals', () => push.received.filter((p) => p.payload.articleId === id && p.payload.type === 'article.retracted').length >= 4 || undefined, 10_000);
       // An update that does not notify pushes to nobody.
       const quiet = await post({ headline: 'Quiet', topics: ['aud'] });
-      const update = await api(srv.url, 'PATCH', `/api/v1/articles/${quiet.body.article.id}`, { headline: 'Quiet, updated' }, as(ALICE));
+      const update = await api(srv.url, 'PATCH', `/api/v1/articles/${quiet.body.article.id}?audience=true`, { headline: 'Quiet, updated' }, as(ALICE));
       expect(update.body.audience).toEqual({ push: 0, live: 3 });
+      // A write that changes nothing reaches nobody; ninjs counts too when asked.
+      expect((await post({ id: quiet.body.article.id, headline: 'Quiet, updated', topics: ['aud'] }, ALICE, '?audience=true')).body).toMatchObject({ event: null, audience: { push: 0, live: 0 } });
+      const ninjs = await api(srv.url, 'POST', '/api/v1/ninjs?audience=true', {
+        uri: 'urn:newsml:example.com:20240208:aud', version: '1', type: 'text', language: 'en', urgency: 3,
+        headlines: [{ role: 'main', value: 'Audience by ninjs' }], subjects: [{ name: 'Aud' }],
+      }, as(ALICE));
+      expect(ninjs.body.audience).toEqual({ push: 4, live: 3 });
       for (const r of readers) r.close();
       for (const s of streams) await s.close();
       expect(subs.elsewhere).toBeDefined();
