@@ -1,16 +1,18 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import proxyAddr from 'proxy-addr';
 import type { Config } from './config.ts';
-import { LiveFeed } from './delivery/feed.ts';
+import { DEFAULT_REPLAY_LIMITS, LiveFeed } from './delivery/feed.ts';
 import { SocketIoChannel } from './delivery/socketio.ts';
 import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { PublisherKeyRing, type ReloadResult } from './http/publisher-keys.ts';
 import { opsRoutes } from './http/ops.ts';
 import { makeLimiter, rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
@@ -39,6 +41,8 @@ export interface App {
   readonly metrics: Metrics;
   /** Starts listening on config.host:config.port (port 0: a free one). */
   listen(): Promise<AddressInfo>;
+  /** Re-reads PUBLISHER_KEYS_FILE (main.ts calls it on SIGHUP); invalid files keep the keys in force. */
+  reloadPublisherKeys(): ReloadResult;
   /** Stops taking work, closes clients, channels and storage in reverse order of creation. */
   close(): Promise<void>;
   /** Stops at once without finishing work in flight, as a crash would; what it held is taken over by other nodes (tests). */
@@ -70,8 +74,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.weakPublisherKeys.length > 0) {
     logger.warn({ publishers: config.weakPublisherKeys }, 'publisher keys shorter than 16 characters are easy to guess');
   }
+  if (config.trustProxy === true) {
+    logger.warn(
+      { trustProxy: true },
+      'TRUST_PROXY=true believes every X-Forwarded-For address, so a client can send its own and step past per-address limits; set TRUST_PROXY to the number of proxies in front (e.g. 1) or their addresses',
+    );
+  }
   const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
   let closing = false;
+  const publisherKeys = new PublisherKeyRing(config.publisherKeys, config.publisherKeysFile, logger);
+  publisherKeys.watch();
+  closers.push(['publisher keys', () => publisherKeys.close()]);
 
   const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
   if (redis) closers.push(['redis connections', () => redis.close()]);
@@ -102,7 +115,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   embargoes.start();
   closers.push(['embargo scheduler', () => embargoes.close()]);
 
-  const feed = new LiveFeed(store, metrics, logger);
+  const feed = new LiveFeed(store, metrics, logger, {
+    ...DEFAULT_REPLAY_LIMITS,
+    maxEvents: config.replayMaxEvents,
+    concurrency: config.replayConcurrency,
+    drainTimeoutMs: config.replayDrainTimeoutSeconds * 1000,
+  });
   closers.push(['live feed', () => feed.close()]);
 
   const http = express();
@@ -110,9 +128,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.trustProxy !== undefined) http.set('trust proxy', config.trustProxy);
   const server = createServer(http);
 
-  const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins);
+  // History reads (the events API, and subscriptions with a cursor) are budgeted per client address.
+  const historyLimiter = makeLimiter({
+    points: config.rateLimitHistoryPerMinute,
+    durationSeconds: 60,
+    keyPrefix: redis ? redis.keys.key('rl', 'history') : 'history',
+    redis: redis ? redis.shared('limits') : null,
+  });
+  const addressOf = (req: IncomingMessage) => proxyAddr(req, http.get('trust proxy fn'));
+  const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins, { limiter: historyLimiter, addressOf });
   closers.push(['socket.io', () => sockets.close()]);
-  const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs);
+  const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs, historyLimiter);
   closers.push(['sse', () => sse.close()]);
   news.measureAudienceWith(async (event) => ({
     push: await pushAudience(push.subscriptions, event, now()),
@@ -168,10 +194,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.corsOrigins) http.use(['/api', '/client'], cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
   // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
   const resolveId = async (id: string) => articleIdFor(id);
-  http.use('/api/v1/articles', articleRoutes({ news, publisherKeys: config.publisherKeys, publishLimit, resolveId }));
+  http.use('/api/v1/articles', articleRoutes({ news, publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
-  http.use('/api/v1/ninjs', ninjsRouter({ config, news, logger, publishLimit, now }));
-  http.use('/api/v1', readingRoutes(store, config.topics, config.topicNames));
+  http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit, keys: publisherKeys, now }));
+  const historyBudget = rateLimit(historyLimiter, (req) => req.ip ?? '');
+  http.use('/api/v1', readingRoutes(store, config.topics, { budget: historyBudget, maxBehind: config.replayMaxEvents }, config.topicNames));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
@@ -211,6 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           resolve(server.address() as AddressInfo);
         });
       }),
+    reloadPublisherKeys: () => publisherKeys.reload('SIGHUP'),
     close: () => shutdown(false),
     abort: () => shutdown(true),
   };

@@ -13,6 +13,8 @@ export const DEFAULT_PUSH_HOSTS = [
 export interface PublisherKey {
   name: string;
   key: string;
+  /** The topics this key may write (each with its subtopics); null: every topic. */
+  scope: Topic[] | null;
 }
 
 /** The typed, validated configuration every part is built from. Only main.ts reads the environment. */
@@ -21,6 +23,8 @@ export interface Config {
   host: string;
   redisUrl: string | null;
   publisherKeys: PublisherKey[];
+  /** PUBLISHER_KEYS_FILE: where the keys are re-read from on SIGHUP or when the file changes; null: fixed keys. */
+  publisherKeysFile: string | null;
   /** True when no PUBLISHER_KEYS were given and one key was made up at start. */
   generatedPublisherKey: boolean;
   /** Names of publishers whose keys are shorter than 16 characters (allowed, but warned about at start). */
@@ -47,6 +51,14 @@ export interface Config {
   corsOrigins: string[] | null;
   rateLimitPublishPerSecond: number;
   rateLimitSubscribePerMinute: number;
+  /** History reads per client address per minute: /api/v1/events, and subscribes/streams opened with a cursor. */
+  rateLimitHistoryPerMinute: number;
+  /** A cursor with more matching events than this after it gets resync instead of a replay. */
+  replayMaxEvents: number;
+  /** Catch-ups running at once on a node; the others wait their turn. */
+  replayConcurrency: number;
+  /** A catching-up client that does not take a page within this many seconds is disconnected. */
+  replayDrainTimeoutSeconds: number;
   trustProxy: boolean | number | string | undefined;
   logLevel: string;
 }
@@ -77,19 +89,54 @@ function list(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-function publisherKeys(env: Env, randomKey: () => string): { keys: PublisherKey[]; generated: boolean } {
-  const entries = list(env.PUBLISHER_KEYS);
-  if (entries.length === 0) return { keys: [{ name: 'default', key: randomKey() }], generated: true };
-  const keys = entries.map((entry) => {
-    const colon = entry.indexOf(':');
-    const name = entry.slice(0, colon);
-    const key = entry.slice(colon + 1);
-    if (colon < 1 || key.length === 0 || !/^[\w.-]+$/.test(name)) {
-      throw new ConfigError('PUBLISHER_KEYS', 'comma-separated name:key pairs, e.g. cms:a-long-random-secret');
+/**
+ * Publisher keys from text: entries separated by commas or line breaks (blank lines and `#` comments are skipped),
+ * each `name:key` (every topic) or `name:key:scope` with scope topics joined by `|` (`sport:<key>:sport|culture/film`).
+ * A key may not contain `:`, `,`, `|` or whitespace. Throws a ConfigError naming `variable`.
+ */
+export function parsePublisherKeys(text: string, variable: string): PublisherKey[] {
+  const entries = text.split(/[,\r\n]/).map((s) => s.trim()).filter((s) => s && !s.startsWith('#'));
+  return entries.map((entry, i) => {
+    const [name = '', key = '', scope, ...rest] = entry.split(':');
+    const where = `entry ${i + 1} (${JSON.stringify(name)})`;
+    if (rest.length > 0 || !/^[\w.-]+$/.test(name) || !/^[^\s|]+$/.test(key)) {
+      throw new ConfigError(variable, `${where}: name:key or name:key:topic|topic pairs, e.g. cms:a-long-random-secret or sport:another-secret:sport|culture/film; a key may not contain ":", ",", "|" or spaces`);
     }
-    return { name, key };
+    if (scope === undefined) return { name, key, scope: null };
+    const topics = scope.split('|').map((t) => t.trim());
+    const bad = topics.filter((t) => !topicSchema.safeParse(t).success);
+    if (bad.length > 0) throw new ConfigError(variable, `${where}: the scope ${JSON.stringify(scope)} is not topics joined by "|" (${bad.map((t) => JSON.stringify(t)).join(', ')} is not a topic)`);
+    return { name, key, scope: [...new Set(topics)] };
   });
-  return { keys, generated: false };
+}
+
+/** Names of publishers whose keys are shorter than 16 characters (allowed, but warned about). */
+export function weakPublisherKeys(keys: readonly PublisherKey[]): string[] {
+  return keys.filter((k) => k.key.length < 16).map((k) => k.name);
+}
+
+/** The keys in a PUBLISHER_KEYS_FILE: at least one, else a ConfigError naming the variable. */
+export function readPublisherKeysFile(path: string, readFile: (path: string) => string): PublisherKey[] {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (e) {
+    throw new ConfigError('PUBLISHER_KEYS_FILE', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  const keys = parsePublisherKeys(text, 'PUBLISHER_KEYS_FILE');
+  if (keys.length === 0) throw new ConfigError('PUBLISHER_KEYS_FILE', `${path} holds no keys`);
+  return keys;
+}
+
+function publisherKeys(env: Env, randomKey: () => string, readFile: (path: string) => string): { keys: PublisherKey[]; generated: boolean; file: string | null } {
+  const file = env.PUBLISHER_KEYS_FILE?.trim() || null;
+  if (file) {
+    if (env.PUBLISHER_KEYS?.trim()) throw new ConfigError('PUBLISHER_KEYS_FILE', 'set PUBLISHER_KEYS or PUBLISHER_KEYS_FILE, not both');
+    return { keys: readPublisherKeysFile(file, readFile), generated: false, file };
+  }
+  const keys = parsePublisherKeys(env.PUBLISHER_KEYS ?? '', 'PUBLISHER_KEYS');
+  if (keys.length === 0) return { keys: [{ name: 'default', key: randomKey(), scope: null }], generated: true, file: null };
+  return { keys, generated: false, file: null };
 }
 
 const hostPattern = z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i, 'host or host:port, optionally starting with *.');
@@ -145,7 +192,8 @@ export interface ConfigSources {
 /** Builds the configuration from an environment record; a bad value throws a ConfigError naming the variable. */
 export function loadConfig(env: Env, sources: ConfigSources): Config {
   const redisUrl = read(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'), '') || null;
-  const { keys, generated } = publisherKeys(env, sources.randomKey);
+  const readFile = sources.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const { keys, generated, file: keysFile } = publisherKeys(env, sources.randomKey, readFile);
   const vapidSubject = read(
     env,
     'VAPID_SUBJECT',
@@ -175,8 +223,9 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     host: read(env, 'HOST', z.string().min(1), '0.0.0.0'),
     redisUrl,
     publisherKeys: keys,
+    publisherKeysFile: keysFile,
     generatedPublisherKey: generated,
-    weakPublisherKeys: keys.filter((k) => k.key.length < 16).map((k) => k.name),
+    weakPublisherKeys: weakPublisherKeys(keys),
     vapid: pub && priv ? { publicKey: pub, privateKey: priv, subject: vapidSubject } : null,
     vapidSubject,
     pushEndpointHosts: hosts.length > 0 ? hosts : DEFAULT_PUSH_HOSTS,
@@ -187,13 +236,17 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     historyMaxAgeSeconds: read(env, 'HISTORY_MAX_AGE_SECONDS', int(1), 86_400),
     articleTtlSeconds: read(env, 'ARTICLE_TTL_SECONDS', int(1), 604_800),
     ninjsHmacSecret: env.NINJS_HMAC_SECRET ? env.NINJS_HMAC_SECRET : null,
-    ninjsTopicMap: topicMap(env, sources.readFile ?? ((p) => readFileSync(p, 'utf8'))),
+    ninjsTopicMap: topicMap(env, readFile),
     ninjsDefaultTopic: read(env, 'NINJS_DEFAULT_TOPIC', topicSchema, 'news'),
     topics,
     topicNames,
     corsOrigins: cors.length > 0 ? cors : null,
     rateLimitPublishPerSecond: read(env, 'RATE_LIMIT_PUBLISH_PER_SECOND', int(0), 50),
     rateLimitSubscribePerMinute: read(env, 'RATE_LIMIT_SUBSCRIBE_PER_MINUTE', int(0), 20),
+    rateLimitHistoryPerMinute: read(env, 'RATE_LIMIT_HISTORY_PER_MINUTE', int(0), 120),
+    replayMaxEvents: read(env, 'REPLAY_MAX_EVENTS', int(1, 1_000_000), 1_000),
+    replayConcurrency: read(env, 'REPLAY_CONCURRENCY', int(1, 10_000), 32),
+    replayDrainTimeoutSeconds: read(env, 'REPLAY_DRAIN_TIMEOUT_SECONDS', int(1, 3_600), 30),
     trustProxy: trustProxy(env.TRUST_PROXY),
     logLevel,
   };

@@ -41,6 +41,10 @@ async function main(): Promise<void> {
       },
     );
   };
+  // Rotating publisher keys: re-read PUBLISHER_KEYS_FILE (the file is also watched; a bad file keeps the old keys).
+  process.on('SIGHUP', () => {
+    if (!stopping) app.reloadPublisherKeys();
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -2,9 +2,12 @@ import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain
 import { matchesAny, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError, type Store } from '../storage/store.ts';
+import { StoreUnavailableError, type ResyncReason, type Store } from '../storage/store.ts';
 
 export type Sink = (event: NewsEvent) => void;
+
+/** Why a client gets `resync`: the store's reasons, or more live events arrived while it waited than a replay may hold. */
+export type { ResyncReason };
 
 export interface CatchUpRequest {
   topics: readonly Topic[];
@@ -12,8 +15,15 @@ export interface CatchUpRequest {
   /** Events the client already has (e.g. got live before this call): not sent again. */
   alreadyHas?: (event: NewsEvent) => boolean;
   send: Sink;
-  /** Called instead of any replay when the cursor is older than the retained history, before live events. */
-  onResync: () => void;
+  /**
+   * Resolves once the client's transport has taken everything sent so far (its write buffer drained); rejects if
+   * the client has gone. The next page is read only then, so a client holds at most a page in server memory.
+   */
+  drained: () => Promise<void>;
+  /** Aborted when the client leaves: a waiting catch-up never starts, a running one stops at its next page. */
+  signal?: AbortSignal;
+  /** Called instead of any (further) replay when the client cannot be replayed to, before live events. */
+  onResync: (reason: ResyncReason) => void;
   /**
    * Called synchronously right after the last missed event is sent, in the same tick, so that no live event can
    * fall between the replay and the client's live subscription.
@@ -26,7 +36,66 @@ export interface CatchUpResult {
   resync: boolean;
 }
 
-const PAGE = 500;
+export interface ReplayLimits {
+  /** A client with more matching events than this to replay (or buffered while it waits) gets resync. */
+  maxEvents: number;
+  /** Catch-ups running at once on this node; the others wait their turn. */
+  concurrency: number;
+  /** Bytes of event JSON per page read and sent before waiting for the client to drain. */
+  pageBytes: number;
+  /** How long a client may take to drain a page before it is dropped. */
+  drainTimeoutMs: number;
+}
+
+export const DEFAULT_REPLAY_LIMITS: ReplayLimits = { maxEvents: 1_000, concurrency: 32, pageBytes: 512 * 1024, drainTimeoutMs: 30_000 };
+
+const PAGE = 200;
+
+/** The client went away, or did not read within the deadline: its catch-up ends, the channel drops it. */
+export class ClientGoneError extends Error {
+  constructor(message = 'client gone') {
+    super(message);
+    this.name = 'ClientGoneError';
+  }
+}
+
+/** At most `size` holders at once; the rest wait in arrival order, and leave the queue when their signal aborts. */
+class Slots {
+  private used = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly size: number) {}
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  acquire(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(new ClientGoneError());
+    if (this.used < this.size) {
+      this.used++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const turn = () => {
+        signal.removeEventListener('abort', leave);
+        this.used++;
+        resolve();
+      };
+      const leave = () => {
+        const i = this.waiting.indexOf(turn);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new ClientGoneError());
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      this.waiting.push(turn);
+    });
+  }
+
+  release(): void {
+    this.used--;
+    this.waiting.shift()?.();
+  }
+}
 
 /**
  * This node's feed of every event in the deployment, in id order, fed by the store's tail (events written by
@@ -39,12 +108,15 @@ export class LiveFeed {
   private readonly sinks = new Set<Sink>();
   private waiters: Array<{ id: EventId; resolve: () => void }> = [];
   private readonly stopTail: () => void;
+  private readonly slots: Slots;
 
   constructor(
     private readonly store: Store,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS,
   ) {
+    this.slots = new Slots(limits.concurrency);
     // Events up to where the tail starts are history this node will never dispatch: count them as passed.
     this.stopTail = store.tail(
       (e) => this.dispatch(e),
@@ -97,27 +169,63 @@ export class LiveFeed {
   }
 
   /**
-   * Live events are buffered from the start; the history is read after the cursor; buffered events the read
-   * already covered are dropped by id, the rest follow, then `goLive` runs in the same tick.
+   * Live events matching the client's topics are buffered from the start (at most `maxEvents`: beyond that the
+   * client gets resync and goes live at once). The catch-up waits for one of `concurrency` slots, then reads the
+   * history after the cursor a page at a time (bounded by count and bytes), sending each page and waiting for
+   * the client to drain it before the next; buffered events the read already covered are dropped by id, the rest
+   * follow the same way, and `goLive` runs in the same tick as the last send.
    */
   async catchUp(req: CatchUpRequest): Promise<CatchUpResult> {
-    const buffer: NewsEvent[] = [];
+    const signal = req.signal ?? new AbortController().signal;
+    /** Aborted on overflow: a catch-up still waiting for its turn stops waiting. */
+    const overtaken = new AbortController();
+    let buffer: NewsEvent[] = [];
+    let overflowed = false;
     const stopBuffering = this.add((e) => {
-      if (matchesAny(req.topics, e.topics)) buffer.push(e);
+      if (overflowed || !matchesAny(req.topics, e.topics)) return;
+      buffer.push(e);
+      if (buffer.length <= this.limits.maxEvents) return;
+      // The client would be further behind than a replay may go: it reloads instead, and is live from here on
+      // (this event is in what it reloads, being written before the resync is sent).
+      overflowed = true;
+      buffer = [];
+      stopBuffering();
+      this.metrics.resyncs.inc({ reason: 'too_far_behind' });
+      req.onResync('too_far_behind');
+      req.goLive();
+      overtaken.abort();
     });
+    const overflow = { replayed: 0, resync: true };
+    let held = false;
     try {
+      try {
+        await this.slots.acquire(AbortSignal.any([signal, overtaken.signal]));
+      } catch (err) {
+        if (overflowed) return overflow;
+        throw err;
+      }
+      held = true;
+      if (overflowed) return overflow;
       let cursor = req.since;
       let lastSeen: EventId | null = null;
       let replayed = 0;
       let head: EventId | null = null;
       for (;;) {
-        const page = await this.store.readEvents(cursor, req.topics, PAGE);
+        const page = await this.store.readEvents(cursor, req.topics, PAGE, {
+          maxBytes: this.limits.pageBytes,
+          ...(cursor === req.since ? { maxBehind: this.limits.maxEvents } : {}),
+        });
+        if (overflowed) return overflow;
+        this.gone(signal);
         head = page.head;
         if (page.resync) {
           if (page.head !== null) await this.dispatched(page.head);
+          if (overflowed) return overflow;
+          this.metrics.resyncs.inc({ reason: page.reason ?? 'history_truncated' });
+          req.onResync(page.reason ?? 'history_truncated');
+          await this.flush(req, signal, () => buffer, () => overflowed);
+          if (overflowed) return overflow;
           stopBuffering();
-          req.onResync();
-          for (const e of buffer) req.send(e);
           req.goLive();
           return { replayed: 0, resync: true };
         }
@@ -127,24 +235,72 @@ export class LiveFeed {
           req.send(e);
           replayed++;
         }
-        if (page.events.length < PAGE) break;
+        // Buffered events this read covered need no room: only what the client still needs counts against the bound.
+        if (lastSeen !== null) buffer = buffer.filter((e) => compareIds(e.id, lastSeen!) > 0);
+        await this.drain(req, signal);
+        if (overflowed) return overflow;
+        if (!page.more) break;
         cursor = page.events[page.events.length - 1]!.id;
       }
       // Everything the read saw must have passed through this node's feed (and so the buffer) before going
       // live; otherwise a lagging tail would hand the socket an event it has just been replayed.
       if (head !== null) await this.dispatched(head);
+      if (overflowed) return overflow;
+      buffer = buffer.filter(
+        (e) => !(lastSeen !== null && compareIds(e.id, lastSeen) <= 0) && compareIds(e.id, req.since) > 0 && !req.alreadyHas?.(e),
+      );
+      replayed += await this.flush(req, signal, () => buffer, () => overflowed);
+      if (overflowed) return overflow;
       stopBuffering();
-      for (const e of buffer) {
-        if (lastSeen !== null && compareIds(e.id, lastSeen) <= 0) continue;
-        if (compareIds(e.id, req.since) <= 0 || req.alreadyHas?.(e)) continue;
-        req.send(e);
-        replayed++;
-      }
       req.goLive();
       return { replayed, resync: false };
     } finally {
       stopBuffering();
+      if (held) this.slots.release();
     }
+  }
+
+  /**
+   * Sends the buffered live events a page at a time, waiting for the client between pages; events that arrive
+   * meanwhile join the buffer. Returns with the buffer empty, so that the caller goes live in the same tick.
+   */
+  private async flush(req: CatchUpRequest, signal: AbortSignal, buffer: () => NewsEvent[], overflowed: () => boolean): Promise<number> {
+    let sent = 0;
+    while (buffer().length > 0) {
+      let bytes = 0;
+      const b = buffer();
+      let n = 0;
+      while (n < b.length && (n === 0 || bytes < this.limits.pageBytes)) {
+        req.send(b[n]!);
+        bytes += JSON.stringify(b[n]!).length;
+        n++;
+      }
+      b.splice(0, n);
+      sent += n;
+      if (b.length === 0) break;
+      await this.drain(req, signal);
+      if (overflowed()) return sent;
+    }
+    return sent;
+  }
+
+  /** Waits for the client to take what it was sent, or throws ClientGoneError after the drain deadline. */
+  private async drain(req: CatchUpRequest, signal: AbortSignal): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ClientGoneError(`client did not read for ${this.limits.drainTimeoutMs} ms`)), this.limits.drainTimeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([req.drained(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.gone(signal);
+  }
+
+  private gone(signal: AbortSignal): void {
+    if (signal.aborted) throw new ClientGoneError();
   }
 
   close(): void {

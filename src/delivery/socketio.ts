@@ -1,4 +1,5 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
 import { ApiError, errorBody, toApiError, validationError } from '../domain/errors.ts';
@@ -6,7 +7,8 @@ import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domai
 import { ALL_TOPICS, audienceOf, followedTopicSchema, matchesAny, MAX_TOPICS_PER_CONNECTION, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { LiveFeed } from './feed.ts';
+import { consume } from '../ops/limits.ts';
+import { ClientGoneError, type LiveFeed } from './feed.ts';
 
 const subscribeSchema = z.strictObject({
   topics: z.array(followedTopicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`),
@@ -20,6 +22,70 @@ interface ClientState {
   topics: Set<Topic>;
   /** The last pending subscription change, if any (see serial()). */
   queue: Promise<unknown> | null;
+  /** Subscription changes queued and not finished. */
+  pending: number;
+  /** Aborted on disconnect: queued subscription work is dropped, a running replay stops. */
+  gone: AbortController;
+  /** The client's address, for the history read budget. */
+  address: string;
+}
+
+/** Subscription changes a socket may have queued at once; more are refused rather than queued without bound. */
+const MAX_PENDING = 4;
+
+/** What the channel needs from the app to budget history reads per client address. */
+export interface HistoryBudget {
+  /** Per-address limit of reads with a cursor (handshake `since`, `subscribe` with `since`); null: none. */
+  limiter: RateLimiterAbstract | null;
+  /** The client's address as the HTTP routes see it (proxy headers trusted as TRUST_PROXY says). */
+  addressOf: (req: IncomingMessage) => string;
+}
+
+/** The engine.io socket under a Socket.IO socket: what tells whether the client has taken what it was sent. */
+interface EngineConn {
+  readyState: string;
+  writeBuffer: unknown[];
+  transport: { writable: boolean; on(e: string, f: () => void): void; off(e: string, f: () => void): void };
+  on(e: string, f: () => void): void;
+  off(e: string, f: () => void): void;
+  newspushAddress?: string;
+  /** When its write buffer was last handed to the transport (or when it connected). */
+  newspushFlushedAt?: number;
+}
+
+/**
+ * Resolves once everything emitted to the socket has been handed to the network (the engine's write buffer is
+ * empty and its transport has finished writing); rejects when the connection closes first.
+ */
+function drained(socket: Socket): Promise<void> {
+  const conn = socket.conn as unknown as EngineConn;
+  return new Promise((resolve, reject) => {
+    let transport = conn.transport;
+    const check = () => {
+      if (conn.readyState === 'closed' || socket.disconnected) return done(new ClientGoneError());
+      if (conn.writeBuffer.length === 0 && conn.transport.writable) return done();
+    };
+    const later = () => setImmediate(check);
+    const upgraded = () => {
+      transport.off('ready', later);
+      transport = conn.transport;
+      transport.on('ready', later);
+      later();
+    };
+    const done = (err?: Error) => {
+      transport.off('ready', later);
+      conn.off('drain', later);
+      conn.off('upgrade', upgraded);
+      conn.off('close', later);
+      if (err) reject(err);
+      else resolve();
+    };
+    transport.on('ready', later);
+    conn.on('drain', later);
+    conn.on('upgrade', upgraded);
+    conn.on('close', later);
+    check();
+  });
 }
 
 const room = (t: Topic) => `t:${t}`;
@@ -36,6 +102,7 @@ function failure(err: unknown) {
 export class SocketIoChannel {
   readonly io: Server;
   private readonly removeSink: () => void;
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(
     httpServer: HttpServer,
@@ -43,6 +110,7 @@ export class SocketIoChannel {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     corsOrigins: string[] | null,
+    private readonly budget: HistoryBudget = { limiter: null, addressOf: (req) => req.socket.remoteAddress ?? '' },
   ) {
     this.io = new Server(httpServer, {
       cors: corsOrigins ? { origin: corsOrigins.includes('*') ? true : corsOrigins } : undefined,
@@ -51,16 +119,28 @@ export class SocketIoChannel {
       perMessageDeflate: false,
     });
     // Socket.IO keeps the handshake request of every connection unless told not to (kilobytes each).
-    this.io.engine.on('connection', (raw: { request: unknown }) => {
+    // The client's address is taken from it first (behind a proxy, from the headers the app trusts).
+    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number }) => {
+      if (raw.request) raw.newspushAddress = this.budget.addressOf(raw.request);
       raw.request = null;
+      raw.newspushFlushedAt = Date.now();
     });
+    this.io.engine.on('flush', (conn: EngineConn) => {
+      conn.newspushFlushedAt = Date.now();
+    });
+    this.sweep = setInterval(() => this.dropStalled(), Math.max(1_000, feed.limits.drainTimeoutMs / 3));
+    this.sweep.unref();
     this.io.use((socket, next) => {
+      const refuse = (err: unknown) => {
+        const e = failure(err).error;
+        next(Object.assign(new Error(e.message), { data: e }));
+      };
       const auth = socket.handshake.auth as { topics?: unknown; since?: unknown };
       if (auth.topics === undefined && auth.since === undefined) return next();
       const r = subscribeSchema.safeParse({ topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) });
-      if (r.success) return next();
-      const e = validationError(r.error.issues, 'auth');
-      next(Object.assign(new Error(e.message), { data: errorBody(e).error }));
+      if (!r.success) return refuse(validationError(r.error.issues, 'auth'));
+      if (r.data.since === undefined) return next();
+      consume(this.budget.limiter, this.addressOf(socket)).then(() => next(), refuse);
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
     this.removeSink = feed.add((e) => this.deliver(e));
@@ -71,9 +151,44 @@ export class SocketIoChannel {
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
   }
 
-  /** Subscription changes of one socket run one after another, so two replays never interleave. */
+  /**
+   * Live delivery cannot wait for a socket (a broadcast is encoded once for all): a socket whose transport has
+   * still not finished its last write (or has events waiting for it) a drain deadline after it was last handed
+   * any has stopped reading, and is dropped before its queue grows without bound. It reconnects with its cursor.
+   */
+  private dropStalled(): void {
+    const now = Date.now();
+    for (const socket of this.io.of('/').sockets.values()) {
+      const conn = socket.conn as unknown as EngineConn;
+      const waiting = conn.writeBuffer.length > 0 || !conn.transport.writable;
+      if (!waiting || now - (conn.newspushFlushedAt ?? now) <= this.feed.limits.drainTimeoutMs) continue;
+      this.logger.info('dropping a Socket.IO client that stopped reading');
+      socket.disconnect(true);
+    }
+  }
+
+  private addressOf(socket: Socket): string {
+    return (socket.conn as unknown as EngineConn).newspushAddress ?? socket.handshake.address;
+  }
+
+  /**
+   * Subscription changes of one socket run one after another, so two replays never interleave. At most
+   * MAX_PENDING wait; once the socket has gone, what it queued is dropped instead of run.
+   */
   private serial<T>(state: ClientState, fn: () => Promise<T>): Promise<T> {
-    const run = (state.queue ?? Promise.resolve()).then(fn, fn);
+    if (state.pending >= MAX_PENDING) {
+      return Promise.reject(new ApiError('rate_limited', `At most ${MAX_PENDING} subscription changes may wait at once; wait for the acks.`));
+    }
+    state.pending++;
+    const step = () => {
+      if (state.gone.signal.aborted) return Promise.reject(new ClientGoneError());
+      return fn();
+    };
+    const run = (state.queue ?? Promise.resolve()).then(step, step);
+    void run.then(
+      () => state.pending--,
+      () => state.pending--,
+    );
     const tail = run.then(
       () => undefined,
       () => undefined,
@@ -98,9 +213,12 @@ export class SocketIoChannel {
         channel.serial(state(socket), () => channel.subscribe(socket, state(socket), payload)).then(
           (answer) => typeof ack === 'function' && ack(answer),
           (err) => {
+            // Gone, or did not read within the deadline: nobody to answer; make sure it is disconnected.
+            if (err instanceof ClientGoneError) return void socket.disconnect(true);
             if (typeof ack === 'function') ack(failure(err));
-            // A replay that failed half-way (storage down) has taken the socket out of its rooms: rather than leave
-            // a silent gap, end the connection after the answer; the client reconnects with its cursor and replays.
+            // A replay that failed half-way (storage down, or a client that stopped reading) has taken the socket
+            // out of its rooms: rather than leave a silent gap, end the connection after the answer; the client
+            // reconnects with its cursor and replays.
             if (!(err instanceof ApiError)) socket.disconnect(true);
           },
         );
@@ -122,14 +240,15 @@ export class SocketIoChannel {
             (err) => typeof ack === 'function' && ack(failure(err)),
           );
       },
-      disconnect() {
+      disconnect(this: Socket) {
+        state(this).gone.abort();
         channel.metrics.connections.dec({ channel: 'socketio' });
       },
     };
   })();
 
   private onConnection(socket: Socket): void {
-    const state: ClientState = { topics: new Set(), queue: null };
+    const state: ClientState = { topics: new Set(), queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket) };
     socket.data = state;
     this.metrics.connections.inc({ channel: 'socketio' });
     socket.on('disconnect', this.listeners.disconnect);
@@ -140,8 +259,10 @@ export class SocketIoChannel {
     // Nothing reads the handshake headers after the connection is made; they would stay for its lifetime.
     socket.handshake.headers = {};
     if (auth.topics !== undefined) {
-      this.serial(state, () => this.subscribe(socket, state, { topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) })).catch((err) => {
-        // Typically storage down during the replay: the client reconnects (with backoff) and its cursor replays then.
+      this.serial(state, () => this.subscribe(socket, state, { topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) }, true)).catch((err) => {
+        // Typically storage down during the replay, or a client that does not read: the client reconnects (with
+        // backoff) and its cursor replays then.
+        if (err instanceof ClientGoneError) return void socket.disconnect(true);
         this.logger.warn({ err }, 'handshake subscription failed');
         socket.emit('error', failure(err).error);
         socket.disconnect(true);
@@ -149,7 +270,7 @@ export class SocketIoChannel {
     }
   }
 
-  private async subscribe(socket: Socket, state: ClientState, payload: unknown) {
+  private async subscribe(socket: Socket, state: ClientState, payload: unknown, fromHandshake = false) {
     const r = subscribeSchema.safeParse(payload);
     if (!r.success) throw validationError(r.error.issues);
     const { topics, since } = r.data;
@@ -164,6 +285,8 @@ export class SocketIoChannel {
       socket.join([...topics].map(room));
       return { ok: true, topics: [...state.topics], replayed: 0, resync: false };
     }
+    // The handshake's cursor was budgeted when the connection was made; a later subscribe with one is budgeted here.
+    if (!fromHandshake) await consume(this.budget.limiter, state.address);
     // Out of the rooms while catching up: live events are buffered by catchUp and sent in order after the replay.
     const before = [...state.topics];
     const deliveredUpTo: EventId | null = before.length > 0 ? this.feed.lastDispatched : null;
@@ -178,7 +301,9 @@ export class SocketIoChannel {
         socket.emit('news', e);
         this.metrics.deliveries.inc({ channel: 'socketio', kind: 'replay' });
       },
-      onResync: () => socket.emit('resync', { topics: following, reason: 'history_truncated' }),
+      drained: () => drained(socket),
+      signal: state.gone.signal,
+      onResync: (reason) => socket.emit('resync', { topics: following, reason }),
       goLive: () => {
         if (socket.connected) socket.join(following.map(room));
       },
@@ -193,6 +318,7 @@ export class SocketIoChannel {
 
   /** Disconnects every client; the HTTP server belongs to the app, which closes it (io.close() would wait on it). */
   async close(): Promise<void> {
+    clearInterval(this.sweep);
     this.removeSink();
     this.io.disconnectSockets(true);
     this.io.engine.close();

@@ -1,11 +1,13 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { ApiError, validationError } from '../domain/errors.ts';
 import { cursorSchema, type NewsEvent } from '../domain/event.ts';
 import { matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { LiveFeed } from './feed.ts';
+import { consume } from '../ops/limits.ts';
+import { ClientGoneError, type LiveFeed } from './feed.ts';
 
 /** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
 const MAX_BUFFERED = 1024 * 1024;
@@ -22,6 +24,24 @@ export function frame(event: NewsEvent): string {
   return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
+/** Resolves once the response has written out what it buffered; rejects when the client goes first. */
+function drained(res: Response): Promise<void> {
+  if (res.destroyed || res.writableEnded) return Promise.reject(new ClientGoneError());
+  if (!res.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      res.off('drain', ok);
+      res.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    };
+    const ok = () => done();
+    const closed = () => done(new ClientGoneError());
+    res.on('drain', ok);
+    res.on('close', closed);
+  });
+}
+
 /**
  * Server-Sent Events, EventSource-compatible: `id:` is the event id so the browser's automatic reconnect sends
  * `Last-Event-ID` and replays from there; a comment line every `heartbeatMs` keeps proxies from closing it.
@@ -36,6 +56,8 @@ export class SseChannel {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     heartbeatMs = 15_000,
+    /** Per-address budget of streams opened with a cursor (Last-Event-ID or since); null: none. */
+    private readonly historyLimiter: RateLimiterAbstract | null = null,
   ) {
     this.removeSink = feed.add((e) => this.deliver(e));
     this.heartbeat = setInterval(() => {
@@ -58,6 +80,7 @@ export class SseChannel {
       let q: { topics: Topic[]; since?: string };
       try {
         q = SseChannel.parse(req);
+        if (q.since !== undefined) await consume(this.historyLimiter, req.ip ?? '');
       } catch (err) {
         return next(err instanceof ApiError ? err : new ApiError('validation_failed'));
       }
@@ -71,7 +94,9 @@ export class SseChannel {
       const client: SseClient = { res, topics: q.topics, live: false };
       this.clients.add(client);
       this.metrics.connections.inc({ channel: 'sse' });
+      const gone = new AbortController();
       req.on('close', () => {
+        gone.abort();
         this.clients.delete(client);
         this.metrics.connections.dec({ channel: 'sse' });
       });
@@ -88,15 +113,19 @@ export class SseChannel {
             this.write(client, frame(e));
             this.metrics.deliveries.inc({ channel: 'sse', kind: 'replay' });
           },
-          onResync: () => this.write(client, `event: resync\ndata: ${JSON.stringify({ topics: q.topics, reason: 'history_truncated' })}\n\n`),
+          drained: () => drained(res),
+          signal: gone.signal,
+          onResync: (reason) => this.write(client, `event: resync\ndata: ${JSON.stringify({ topics: q.topics, reason })}\n\n`),
           goLive: () => {
             client.live = true;
           },
         });
       } catch (err) {
-        // Storage down while replaying: end the stream; EventSource retries with the same Last-Event-ID.
-        this.logger.warn({ err }, 'SSE replay failed');
-        res.end();
+        // Storage down while replaying, or a client that stopped reading: end the stream; EventSource retries
+        // with the same Last-Event-ID.
+        if (!(err instanceof ClientGoneError)) this.logger.warn({ err }, 'SSE replay failed');
+        if (err instanceof ClientGoneError) res.destroy();
+        else res.end();
       }
     };
   }

@@ -1,13 +1,13 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { PublisherKey } from '../config.ts';
-import { ApiError, parseOrThrow } from '../domain/errors.ts';
 import { articleIdSchema, languageSchema, publicArticle, type Article } from '../domain/article.ts';
+import { ApiError, parseOrThrow } from '../domain/errors.ts';
 import { topicSchema } from '../domain/topic.ts';
 import type { NewsService, WriteResult } from '../news/service.ts';
 import type { ListPosition } from '../storage/store.ts';
-import { bearerToken, findPublisher, requirePublisher } from './auth.ts';
+import { assertInScope, bearerToken, findPublisher, requirePublisher } from './auth.ts';
 import { jsonBody } from './body.ts';
+import type { PublisherKeyRing } from './publisher-keys.ts';
 import type { RequestHandler } from 'express';
 
 /** The opaque `next`/`cursor` of listings: base64url JSON of the last article's position. */
@@ -34,15 +34,16 @@ const listQuery = z.object({
   cursor: cursorParam.optional(),
 });
 
-const writeQuery = z.object({ dryRun: z.enum(['true', 'false']).optional() });
+const flag = z.enum(['true', 'false']).optional().transform((v) => v === 'true');
+const writeQuery = z.object({ dryRun: flag, audience: flag });
 
 function answer(res: Response, r: WriteResult): void {
-  res.status(r.status).json({ event: r.event, article: r.article, audience: r.audience });
+  res.status(r.status).json({ event: r.event, article: r.article, ...(r.audience ? { audience: r.audience } : {}) });
 }
 
 export interface ArticleRoutesDeps {
   news: NewsService;
-  publisherKeys: readonly PublisherKey[];
+  publisherKeys: PublisherKeyRing;
   publishLimit: RequestHandler;
   /** Maps an id as given (possibly a ninjs guid or uri) to the article id; identity when absent. */
   resolveId?: (id: string) => Promise<string>;
@@ -54,9 +55,25 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
   const resolve = d.resolveId ?? (async (id: string) => id);
   const write = [requirePublisher(d.publisherKeys), d.publishLimit, ...jsonBody()];
   /** Reads are public; with a publisher key they also show who made each version. */
-  const isPublisher = (req: Request) => findPublisher(d.publisherKeys, bearerToken(req)) !== null;
+  const isPublisher = (req: Request) => findPublisher(d.publisherKeys.current(), bearerToken(req)) !== null;
   const shown = (req: Request) => (isPublisher(req) ? (a: Article) => a : publicArticle);
-  const author = (res: Response) => ({ author: String(res.locals.publisher) });
+  /** Who writes, and whether the answer counts whom the write reaches (`?audience=true`). */
+  const context = (req: Request, res: Response) => ({ author: String(res.locals.publisher), audience: parseOrThrow(writeQuery, req.query).audience });
+  const stored = async (id: string): Promise<Article | null> => {
+    try {
+      return await d.news.get(id);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'not_found') return null;
+      throw err;
+    }
+  };
+  /** A scoped key may change only articles filed, before and after the change, under its topics. */
+  const inScope = async (res: Response, id: unknown, newTopics: unknown) => {
+    if (res.locals.scope === null) return;
+    assertInScope(res, newTopics, 'this article would be filed under');
+    const current = typeof id === 'string' ? await stored(id) : null;
+    if (current) assertInScope(res, current.topics, `article ${current.id} is filed under`);
+  };
 
   r.get('/', async (req, res) => {
     const q = parseOrThrow(listQuery, req.query);
@@ -73,10 +90,19 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
   });
   r.post('/', ...write, async (req, res) => {
     const { dryRun } = parseOrThrow(writeQuery, req.query);
-    if (dryRun === 'true') res.json(await d.news.dryRun(req.body, author(res)));
-    else answer(res, await d.news.publish(req.body, author(res)));
+    await inScope(res, req.body?.id, req.body?.topics);
+    if (dryRun) res.json(await d.news.dryRun(req.body, context(req, res)));
+    else answer(res, await d.news.publish(req.body, context(req, res)));
   });
-  r.patch('/:id', ...write, async (req, res) => answer(res, await d.news.patch(await resolve(String(req.params.id)), req.body, author(res))));
-  r.delete('/:id', ...write, async (req, res) => answer(res, await d.news.retract(await resolve(String(req.params.id)), req.body, author(res))));
+  r.patch('/:id', ...write, async (req, res) => {
+    const id = await resolve(String(req.params.id));
+    await inScope(res, id, req.body?.topics);
+    answer(res, await d.news.patch(id, req.body, context(req, res)));
+  });
+  r.delete('/:id', ...write, async (req, res) => {
+    const id = await resolve(String(req.params.id));
+    await inScope(res, id, undefined);
+    answer(res, await d.news.retract(id, req.body, context(req, res)));
+  });
   return r;
 }

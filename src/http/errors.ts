@@ -3,8 +3,10 @@ import { ApiError, errorBody, toApiError } from '../domain/errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 
-/** body-parser's own errors, which only HTTP meets; everything else is mapped by the domain's toApiError. */
+/** HTTP-only errors (body-parser's, path decoding); everything else is mapped by the domain's toApiError. */
 function bodyParserError(err: unknown): ApiError | null {
+  // Express could not percent-decode a path parameter (`/api/v1/articles/%E0%A4%A`).
+  if (err instanceof URIError) return new ApiError('validation_failed', 'The URL path is not valid percent-encoded UTF-8.', [{ field: '(path)', message: err.message }]);
   const e = err as { type?: string } | null;
   if (e?.type === 'entity.too.large') return new ApiError('payload_too_large');
   if (e?.type === 'entity.parse.failed') return new ApiError('invalid_json', `The body is not valid JSON: ${(err as Error).message}`);

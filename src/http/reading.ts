@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { parseOrThrow } from '../domain/errors.ts';
 import { cursorSchema } from '../domain/event.ts';
@@ -11,8 +11,18 @@ const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+/** A page of `/api/v1/events` holds at most this many bytes of events: a client that never reads holds one page. */
+export const EVENTS_PAGE_BYTES = 1024 * 1024;
+
+export interface HistoryReadLimits {
+  /** Per-address budget of history reads (429 `rate_limited` past it). */
+  budget: RequestHandler;
+  /** A cursor with more matching events than this after it gets resync (REPLAY_MAX_EVENTS). */
+  maxBehind: number;
+}
+
 /** /api/v1/topics and /api/v1/events: public reads straight from the store. */
-export function readingRoutes(store: Store, siteTopics: readonly Topic[], names: Readonly<Record<Topic, string>> = {}): Router {
+export function readingRoutes(store: Store, siteTopics: readonly Topic[], history: HistoryReadLimits, names: Readonly<Record<Topic, string>> = {}): Router {
   const r = Router();
   r.get('/topics', async (_req, res) => {
     const counts = await store.topicCounts();
@@ -20,10 +30,10 @@ export function readingRoutes(store: Store, siteTopics: readonly Topic[], names:
     const topics = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([topic, articles]) => ({ topic, name: names[topic] ?? topic, offered: siteTopics.includes(topic), articles }));
     res.json({ topics });
   });
-  r.get('/events', async (req, res) => {
+  r.get('/events', history.budget, async (req, res) => {
     const q = parseOrThrow(eventsQuery, req.query);
-    const page = await store.readEvents(q.since ?? null, q.topics, q.limit);
-    res.json({ events: page.events, resync: page.resync });
+    const page = await store.readEvents(q.since ?? null, q.topics, q.limit, { maxBytes: EVENTS_PAGE_BYTES, maxBehind: history.maxBehind });
+    res.json({ events: page.events, resync: page.resync, ...(page.reason ? { reason: page.reason } : {}), more: page.more });
   });
   return r;
 }

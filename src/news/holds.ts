@@ -14,8 +14,8 @@ export interface HoldResult {
   event: null;
   article: Article | null;
   held: { id: string; version: number | null; releaseAt: string | null };
-  /** Nobody is reached now: a held version is sent when it is published. */
-  audience: { push: 0; live: 0 };
+  /** When asked for: nobody is reached now, a held version is sent when it is published. */
+  audience?: { push: number; live: number };
 }
 
 /** 409 `retracted`: a retracted article takes no new version. */
@@ -58,6 +58,5 @@ export function holdAnswer(candidate: HeldVersion, article: Article | null): Hol
     event: null,
     article,
     held: { id: candidate.id, version: candidate.input.version ?? null, releaseAt: candidate.releaseAt },
-    audience: { push: 0, live: 0 },
   };
 }

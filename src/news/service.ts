@@ -39,12 +39,15 @@ export interface WriteResult {
   status: 200 | 201;
   event: NewsEvent | null;
   article: Article;
-  audience: Audience;
+  /** Only when asked for (WriteContext.audience): counting costs about as much as the push fan-out's lookup. */
+  audience?: Audience;
 }
 
-/** Who is writing: the name of the publisher key (or `superdesk`); recorded with the version, never the key. */
 export interface WriteContext {
+  /** Who is writing: the name of the publisher key (or `superdesk`); recorded with the version, never the key. */
   author?: string | null;
+  /** Count whom the write reaches (the answer's `audience`). */
+  audience?: boolean;
 }
 
 export interface PublishOptions extends WriteContext {
@@ -159,24 +162,23 @@ export class NewsService {
    */
   async publish(body: unknown, options: PublishOptions = {}): Promise<WriteResult> {
     const supersedes = options.supersedes ?? null;
-    const author = options.author ?? null;
     const draft = parseOrThrow(articleDraftSchema, body);
     let result: WriteResult | typeof TAKEN = TAKEN;
     if (draft.id !== undefined) {
       const input = { ...draft, id: draft.id };
-      result = await this.cas(input.id, ({ article }) => this.decidePublish(input, article, supersedes), author);
+      result = await this.cas(input.id, ({ article }) => this.decidePublish(input, article, supersedes), options);
     }
     for (let i = 0; result === TAKEN && i < MAX_ID_ATTEMPTS; i++) {
       const input = { ...draft, id: this.newId(draft) };
       result = await this.cas<WriteResult | typeof TAKEN>(
         input.id,
         ({ article, held }) => (article || held ? { answer: TAKEN } : this.decidePublish(input, null, supersedes)),
-        author,
+        options,
       );
     }
     if (result === TAKEN) throw new ApiError('conflict', 'Could not find a free id for this article; retry.');
     await this.afterPublish(result, supersedes);
-    return result;
+    return this.withAudience(result, options);
   }
 
   /**
@@ -203,14 +205,15 @@ export class NewsService {
   /** Partial change (PATCH): the server bumps the version. */
   async patch(id: string, body: unknown, context: WriteContext = {}): Promise<WriteResult> {
     const patch = parseOrThrow(articlePatchSchema, body);
-    return this.cas(id, ({ article: existing }) => {
+    const result = await this.cas(id, ({ article: existing }) => {
       if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
       if (existing.status === 'retracted') throw retractedError(existing);
       if (patch.ifVersion !== undefined && patch.ifVersion !== existing.version) {
         throw new ApiError('stale_version', `Article ${id} is at version ${existing.version}, not ${patch.ifVersion}.`, undefined, { currentVersion: existing.version });
       }
       return { next: applyPatch(existing, patch, this.now()), type: 'article.updated', status: 200, listed: !existing.supersededBy };
-    }, context.author ?? null);
+    }, context);
+    return this.withAudience(result, context);
   }
 
   /**
@@ -224,11 +227,11 @@ export class NewsService {
         if (held) return { hold: null, answer: null };
         throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
       }
-      if (existing.status === 'retracted') return { answer: { status: 200, event: null, article: existing, audience: NOBODY } };
+      if (existing.status === 'retracted') return { answer: { status: 200, event: null, article: existing } };
       return { next: retract(existing, reason ?? null, this.now()), type: 'article.retracted', status: 200, listed: false };
-    }, context.author ?? null);
+    }, context);
     if (!result) throw new ApiError('not_found', `No published article with id ${JSON.stringify(id)}; its held version was dropped.`);
-    return result;
+    return this.withAudience(result, context);
   }
 
   /**
@@ -247,8 +250,8 @@ export class NewsService {
     const answer = await this.cas<HoldResult>(input.id, (state) => {
       const answer = holdAnswer(candidate, state.article);
       return mustHold(candidate, state) ? { hold: candidate, answer } : { answer };
-    }, candidate.author ?? null);
-    return answer as HoldResult;
+    }, options);
+    return this.withAudience(answer as HoldResult, options);
   }
 
   /** Held versions due at `now`, earliest first (the embargo scheduler releases them one by one). */
@@ -272,7 +275,7 @@ export class NewsService {
         if (err instanceof ApiError && err.status === 409) return { hold: null, answer: { dropped: err.code } };
         throw err;
       }
-    }, item.author ?? null);
+    }, { author: item.author ?? null });
     if (result && 'status' in result) {
       await this.afterPublish(result, item.supersedes);
       return { released: result };
@@ -293,7 +296,7 @@ export class NewsService {
     if (existing) {
       // A retry without a version is compared with the current version as if it had named it.
       const retry = input.version === undefined ? build(existing.version) : next;
-      if (sameContent(retry, existing)) return { answer: { status: 200, event: null, article: existing, audience: NOBODY } };
+      if (sameContent(retry, existing)) return { answer: { status: 200, event: null, article: existing } };
       if (next.version <= existing.version) {
         throw new ApiError(
           'stale_version',
@@ -329,7 +332,8 @@ export class NewsService {
    * Reads the article's state, lets `decide` choose, and writes the choice only if the state is still the one read
    * (else decides again on what the other writer stored).
    */
-  private async cas<R = WriteResult>(id: string, decide: (state: ArticleState) => Step<R>, author: string | null): Promise<R | WriteResult> {
+  private async cas<R = WriteResult>(id: string, decide: (state: ArticleState) => Step<R>, context: WriteContext): Promise<R | WriteResult> {
+    const author = context.author ?? null;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const state = await this.read(id);
       const step = decide(state);
@@ -337,24 +341,30 @@ export class NewsService {
         const article: Article = { ...step.next, updatedBy: author };
         const event = this.draft(step.type, step.next);
         // Counted just before the write, as the fan-out will find it.
-        const audience = await this.countAudience(event);
+        const audience = context.audience ? await this.countAudience(event) : undefined;
         const r = await this.store.commit({
           expected: state.article,
           article,
           event,
           listed: step.listed,
           held: { expected: state.held, next: heldAfter(state.held, step.next) },
-          record: { version: article.version, type: step.type, at: event.at, author, changeNote: article.changeNote },
+          record: { version: article.version, type: step.type, at: event.at, author, changeNote: step.type === 'article.retracted' ? article.retraction?.reason ?? null : article.changeNote },
         });
         if (!r.ok) continue;
         this.logger?.info({ articleId: id, version: article.version, type: step.type, eventId: r.event?.id ?? null, publisher: author }, 'article version stored');
         if (r.event) await this.runHooks(r.event);
-        return { status: step.status, event: r.event, article, audience };
+        return { status: step.status, event: r.event, article, ...(audience ? { audience } : {}) };
       }
       if ('hold' in step && !(await this.store.commitHeld({ id, expected: state.article, held: { expected: state.held, next: step.hold } }))) continue;
       return step.answer;
     }
     throw new ApiError('conflict', `Article ${id} is being changed concurrently; retry.`);
+  }
+
+  /** The answer with its audience when asked for (nobody when the write sent nothing), else without. */
+  private withAudience<T extends { audience?: Audience }>(answer: T, context: WriteContext): T {
+    const { audience, ...rest } = answer;
+    return (context.audience ? { ...rest, audience: audience ?? NOBODY } : rest) as T;
   }
 
   /** The event of a new version: readers never see who wrote it. */

@@ -1,6 +1,8 @@
 import type { Topic } from '../domain/topic.ts';
 import { slugify } from '../domain/topic.ts';
 import { ApiError } from '../domain/errors.ts';
+import { cutText } from '../domain/text.ts';
+import { decodeHTML, escapeUTF8 } from 'entities';
 import { articleIdFor } from './ids.ts';
 import { fixDate, type Flavour } from './validate.ts';
 
@@ -35,23 +37,26 @@ function pick(doc: Doc, ...names: string[]): unknown {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/**
+ * Readers' text from a ninjs text field: every HTML entity decoded (named, decimal, hex: agencies send
+ * `Don&rsquo;t` even in plain-text fields) and whitespace collapsed.
+ */
+function plainText(text: string): string {
+  return decodeHTML(text).replace(/\s+/g, ' ').trim();
 }
 
+/** Plain text from an HTML fragment: tags dropped, then as plainText. */
 function stripTags(html: string): string {
-  return html.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/\s+/g, ' ').trim();
+  return plainText(html.replace(/<[^>]*>/g, ' '));
 }
 
-/** Cuts plain text to `max` characters on a word boundary, with an ellipsis: agency text is not refused for length. */
-export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const room = text.slice(0, max - 1);
-  const space = room.lastIndexOf(' ');
-  return (space > max * 0.6 ? room.slice(0, space) : room).replace(/[\s,;:.-]+$/, '') + '…';
+/** A raw plain-text field, decoded and cut to the article schema's limit; null when empty. */
+function textField(text: string | undefined, max: number): string | null {
+  const t = text === undefined ? '' : plainText(text);
+  return t ? cutText(t, max) : null;
 }
 
-const paragraphs = (text: string) => text.split(/\n{1,}/).map((p) => p.trim()).filter(Boolean).map((p) => `<p>${escapeHtml(p)}</p>`).join('');
+const paragraphs = (text: string) => text.split(/\n{1,}/).map((p) => p.trim()).filter(Boolean).map((p) => `<p>${escapeUTF8(decodeHTML(p))}</p>`).join('');
 
 /** 2.x/3.x `headlines`, `descriptions`, `bodies`: an array of `{ role, contenttype, value }`. */
 function fromList(list: unknown, preferRoles: string[]): { value: string; html: boolean } | undefined {
@@ -84,7 +89,15 @@ function headlineOf(doc: Doc): string | undefined {
 
 function summaryOf(doc: Doc): string | undefined {
   const d = str(doc.description_text) ? { value: str(doc.description_text)!, html: false } : fromPattern(doc, 'description', ['text', 'html']) ?? fromList(doc.descriptions, ['summary', 'text', 'teaser', '']);
-  return d ? (d.html ? stripTags(d.value) : d.value.replace(/\s+/g, ' ').trim()) : undefined;
+  return d ? (d.html ? stripTags(d.value) : plainText(d.value)) : undefined;
+}
+
+function captionOf(picture: Doc): string | undefined {
+  const text = str(picture.description_text);
+  if (text) return plainText(text);
+  const d = fromList(picture.descriptions, ['caption', 'text', '']);
+  if (d) return d.html ? stripTags(d.value) : plainText(d.value);
+  return headlineOf(picture);
 }
 
 function bodyOf(doc: Doc): string | undefined {
@@ -111,7 +124,8 @@ function concepts(doc: Doc): Concept[] {
       // 2.x/3.x may identify a concept only by its URI: the scheme is the URI up to its last segment, the code that segment.
       const uri = str(c.uri);
       const code = str(c.code) ?? str(c.literal) ?? str(c.qcode) ?? uri?.match(/[^/#]+$/)?.[0];
-      out.push({ kind, name: str(c.name), code, scheme: str(c.scheme) ?? uri?.replace(/[^/#]*$/, '') });
+      const name = str(c.name);
+      out.push({ kind, name: name ? plainText(name) : undefined, code, scheme: str(c.scheme) ?? uri?.replace(/[^/#]*$/, '') });
     }
   };
   add('subject', doc.subject);
@@ -192,9 +206,9 @@ function pictureOf(doc: Doc): Record<string, unknown> | null {
   for (const [, p] of pictures) {
     const url = bestRendition(renditions(p));
     if (!url) continue;
-    const caption = str(p.description_text) ?? fromList(p.descriptions, ['caption', 'text', ''])?.value ?? headlineOf(p);
+    const caption = captionOf(p);
     const credit = str(p.byline) ?? str(p.by) ?? str(p.creditline) ?? str(p.copyrightholder) ?? str(p.copyrightHolder);
-    return { url, caption: caption ? cut(stripTags(caption), MAX.caption) : null, credit: credit ? cut(credit, MAX.credit) : null };
+    return { url, caption: caption ? cutText(caption, MAX.caption) : null, credit: textField(credit, MAX.credit) };
   }
   return null;
 }
@@ -230,10 +244,10 @@ export function mapNinjs(doc: Doc, flavour: Flavour, rules: TopicRules, now: Dat
   const input: Record<string, unknown> = {
     id: articleIdFor(guid),
     ...(version !== undefined ? { version } : {}),
-    headline: cut(headline, MAX.headline),
-    summary: summary ? cut(summary, MAX.summary) : null,
+    headline: cutText(headline, MAX.headline),
+    summary: summary ? cutText(summary, MAX.summary) : null,
     body: bodyOf(doc) ?? null,
-    byline: byline ? cut(byline, MAX.byline) : null,
+    byline: textField(byline, MAX.byline),
     topics: topicsFor(doc, rules),
     urgency: Number.isInteger(urgency) && urgency >= 1 && urgency <= 9 ? urgency : 5,
     ...(language ? { language } : {}),

@@ -30,6 +30,12 @@ export class Metrics {
     labelNames: ['channel'] as const,
     registers: [this.registry],
   });
+  readonly resyncs = new Counter({
+    name: 'newspush_resyncs_total',
+    help: 'Clients told to resync (reload) instead of a replay, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly fanoutLag = new Histogram({
     name: 'newspush_fanout_lag_seconds',
     help: 'Time from an event being written to this node handing it to its clients',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NewsEvent } from '../domain/event.ts';
+import { cutText } from '../domain/text.ts';
 
 /** What the service worker receives (aes128gcm-encrypted), as the contract lists it. */
 export interface PushPayload {
@@ -20,13 +21,6 @@ export const MAX_PAYLOAD_BYTES = 3_000;
 /** The encrypted record adds 86 bytes of header and 17 of padding and tag; keep the plaintext under that. */
 const MAX_PLAINTEXT = MAX_PAYLOAD_BYTES - 103;
 
-function cutWords(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const room = text.slice(0, Math.max(0, max - 1));
-  const space = room.lastIndexOf(' ');
-  return (space > max * 0.5 ? room.slice(0, space) : room).replace(/[\s,;:.-]+$/, '') + '…';
-}
-
 export function buildPayload(event: NewsEvent): Buffer {
   const a = event.article;
   const retracted = event.type === 'article.retracted';
@@ -45,13 +39,13 @@ export function buildPayload(event: NewsEvent): Buffer {
   let json = JSON.stringify(payload);
   // Cut the body on a word boundary until the whole fits; then, only if needed, drop the image and the title's tail.
   for (let max = payload.body.length; Buffer.byteLength(json) > MAX_PLAINTEXT && max > 0; max = Math.floor(max * 0.8)) {
-    payload.body = cutWords(payload.body, max);
+    payload.body = cutText(payload.body, max);
     json = JSON.stringify(payload);
   }
   if (Buffer.byteLength(json) > MAX_PLAINTEXT) {
     payload.body = '';
     payload.image = null;
-    payload.title = cutWords(payload.title, 200);
+    payload.title = cutText(payload.title, 200);
     json = JSON.stringify(payload);
   }
   return Buffer.from(json);

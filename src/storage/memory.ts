@@ -1,13 +1,55 @@
 import type { Article } from '../domain/article.ts';
 import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain/event.ts';
 import { sameHeld, type HeldVersion } from '../domain/held.ts';
-import { audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
+import { ALL_TOPICS, audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
 import type { VersionRecord } from '../domain/history.ts';
-import type { ArticleQuery, CommitRequest, CommitResult, HeldChange, HeldCommitRequest, HistoryPage, ListPosition, Retention, Store } from './store.ts';
+import type { ArticleQuery, CommitRequest, CommitResult, HeldChange, HeldCommitRequest, HistoryPage, HistoryReadOptions, ListPosition, Retention, Store } from './store.ts';
 
 /** Listing order, newest first: `a` comes after `b` when it is older, or as old with a smaller id (as Redis orders ties). */
 function older(a: ListPosition, b: ListPosition): boolean {
   return a.updatedAt < b.updatedAt || (a.updatedAt === b.updatedAt && a.id < b.id);
+}
+
+interface Entry {
+  event: NewsEvent;
+  /** Length of the event's JSON, for byte budgets. */
+  bytes: number;
+}
+
+/** Entries of several id-ordered lists (which may share entries), merged in id order, each once. */
+function* merged(lists: ReadonlyArray<readonly Entry[]>, starts: number[], descending: boolean): Generator<Entry> {
+  const at = [...starts];
+  let last: EventId | null = null;
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      const e = lists[i]![at[i]!];
+      if (!e) continue;
+      if (best < 0) best = i;
+      else {
+        const c = compareIds(e.event.id, lists[best]![at[best]!]!.event.id);
+        if (descending ? c > 0 : c < 0) best = i;
+      }
+    }
+    if (best < 0) return;
+    const entry = lists[best]![at[best]!]!;
+    at[best] = at[best]! + (descending ? -1 : 1);
+    if (entry.event.id === last) continue;
+    last = entry.event.id;
+    yield entry;
+  }
+}
+
+/** Index of the first entry whose id is after `id` (lists are in id order). */
+function firstAfter(list: readonly Entry[], id: EventId): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareIds(list[mid]!.event.id, id) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 interface StoredArticle {
@@ -23,10 +65,14 @@ interface StoredArticle {
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly articles = new Map<string, StoredArticle>();
-  private events: NewsEvent[] = [];
+  private events: Entry[] = [];
+  /** The same entries per topic (each event under its topics and their ancestors), so reads skip what they do not follow. */
+  private readonly byTopic = new Map<Topic, Entry[]>();
   private lastId: EventId | null = null;
-  /** Newest id no longer retained. Starts at this process's birth: older cursors are from a previous life. */
-  private maxDeletedId: EventId;
+  /** Where this history began (this process's birth): older cursors are from a previous life, and get resync. */
+  private readonly epoch: EventId;
+  /** Newest id no longer retained. */
+  private maxDeletedId: EventId | null = null;
   private readonly handlers = new Set<(e: NewsEvent) => void>();
   private readonly values = new Map<string, string>();
   private readonly held = new Map<string, HeldVersion>();
@@ -38,7 +84,7 @@ export class MemoryStore implements Store {
     private readonly retention: Retention,
     private readonly now: () => number = Date.now,
   ) {
-    this.maxDeletedId = `${this.now() - 1}-0`;
+    this.epoch = `${this.now()}-0`;
   }
 
   async getArticle(id: string): Promise<Article | null> {
@@ -58,7 +104,13 @@ export class MemoryStore implements Store {
     if (!req.event) return { ok: true, event: null };
     const event: NewsEvent = { id: this.nextId(), ...structuredClone(req.event) };
     if (req.record) this.versions.set(req.article.id, [...(this.versions.get(req.article.id) ?? []), { ...req.record, eventId: event.id }]);
-    this.events.push(event);
+    const entry = { event, bytes: JSON.stringify(event).length };
+    this.events.push(entry);
+    for (const t of audienceOf(event.topics)) {
+      let list = this.byTopic.get(t);
+      if (!list) this.byTopic.set(t, (list = []));
+      list.push(entry);
+    }
     this.trim();
     for (const h of this.handlers) h(structuredClone(event));
     return { ok: true, event };
@@ -95,21 +147,38 @@ export class MemoryStore implements Store {
     return counts;
   }
 
-  async readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number): Promise<HistoryPage> {
+  async readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number, opts: HistoryReadOptions = {}): Promise<HistoryPage> {
     this.trim();
-    const matching = (e: NewsEvent) => topics === null || matchesAny(topics, e.topics);
+    const head = this.lastId;
+    const lists = topics === null || topics.includes(ALL_TOPICS) ? [this.events] : [...new Set(topics)].map((t) => this.byTopic.get(t) ?? []);
+    const maxBytes = opts.maxBytes ?? Infinity;
+    const page = (entries: Generator<Entry>) => {
+      const out: NewsEvent[] = [];
+      let bytes = 0;
+      for (const entry of entries) {
+        if (out.length >= limit || (out.length > 0 && bytes + entry.bytes > maxBytes)) return { out, more: true };
+        out.push(entry.event);
+        bytes += entry.bytes;
+      }
+      return { out, more: false };
+    };
     if (since === null) {
-      const all = this.events.filter(matching);
-      return { events: structuredClone(all.slice(Math.max(0, all.length - limit))), head: this.lastId, resync: false };
+      const { out, more } = page(merged(lists, lists.map((l) => l.length - 1), true));
+      return { events: structuredClone(out.reverse()), head, resync: false, more };
     }
-    if (this.isTooOld(since)) return { events: [], head: this.lastId, resync: true };
-    const out: NewsEvent[] = [];
-    for (const e of this.events) {
-      if (compareIds(e.id, since) <= 0 || !matching(e)) continue;
-      out.push(e);
-      if (out.length >= limit) break;
+    const reason = this.unplaceable(since);
+    if (reason) return { events: [], head, resync: true, reason, more: false };
+    const starts = lists.map((l) => firstAfter(l, since));
+    if (opts.maxBehind !== undefined) {
+      const upperBound = lists.reduce((n, l, i) => n + l.length - starts[i]!, 0);
+      if (upperBound > opts.maxBehind) {
+        let behind = 0;
+        for (const _ of merged(lists, starts, false)) if (++behind > opts.maxBehind) break;
+        if (behind > opts.maxBehind) return { events: [], head, resync: true, reason: 'too_far_behind', more: false };
+      }
     }
-    return { events: structuredClone(out), head: this.lastId, resync: false };
+    const { out, more } = page(merged(lists, starts, false));
+    return { events: structuredClone(out), head, resync: false, more };
   }
 
   tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void {
@@ -178,10 +247,15 @@ export class MemoryStore implements Store {
     return s;
   }
 
-  /** A cursor is too old when an event after it was trimmed, and unknown when it is past the newest id. */
-  private isTooOld(since: Cursor): boolean {
-    if (compareIds(since, this.maxDeletedId) < 0) return true;
-    return this.lastId === null ? compareIds(since, this.maxDeletedId) > 0 : compareIds(since, this.lastId) > 0;
+  /**
+   * Why a cursor cannot be replayed, if it cannot: from before this history began or past its newest id (another
+   * life's), or older than what is retained (an event after it was trimmed).
+   */
+  private unplaceable(since: Cursor): HistoryPage['reason'] | null {
+    if (compareIds(since, this.epoch) < 0) return 'history_reset';
+    if (this.lastId === null || compareIds(since, this.lastId) > 0) return 'history_reset';
+    if (this.maxDeletedId !== null && compareIds(since, this.maxDeletedId) < 0) return 'history_truncated';
+    return null;
   }
 
   /** Same format and rules as Redis Streams ids: `<ms>-<seq>`, strictly increasing even if the clock steps back. */
@@ -200,9 +274,20 @@ export class MemoryStore implements Store {
   private trim(): void {
     const minMs = this.now() - this.retention.maxAgeSeconds * 1000;
     let drop = Math.max(0, this.events.length - this.retention.maxEvents);
-    while (drop < this.events.length && Number(this.events[drop]!.id.split('-')[0]) < minMs) drop++;
+    while (drop < this.events.length && Number(this.events[drop]!.event.id.split('-')[0]) < minMs) drop++;
     if (drop === 0) return;
-    this.maxDeletedId = this.events[drop - 1]!.id;
+    this.maxDeletedId = this.events[drop - 1]!.event.id;
+    for (const { event } of this.events.slice(0, drop)) {
+      for (const t of audienceOf(event.topics)) {
+        const list = this.byTopic.get(t);
+        if (!list) continue;
+        // Entries leave in id order, so every index holds them at its head.
+        let n = 0;
+        while (n < list.length && compareIds(list[n]!.event.id, this.maxDeletedId) <= 0) n++;
+        if (n === list.length) this.byTopic.delete(t);
+        else if (n > 0) list.splice(0, n);
+      }
+    }
     this.events = this.events.slice(drop);
   }
 }

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
 import type { Article } from '../domain/article.ts';
-import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain/event.ts';
+import type { Cursor, EventId, NewsEvent } from '../domain/event.ts';
 import type { HeldVersion } from '../domain/held.ts';
 import type { VersionRecord } from '../domain/history.ts';
-import { audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
+import { ALL_TOPICS, audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
 import type { RedisFactory } from './redis-connection.ts';
-import { COMMIT, COMMIT_HELD, TRIM } from './redis-scripts.ts';
+import { COMMIT, COMMIT_HELD, READ_PAGE, TRIM } from './redis-scripts.ts';
 import {
   StoreUnavailableError,
   type ArticleQuery,
@@ -15,6 +15,8 @@ import {
   type HeldChange,
   type HeldCommitRequest,
   type HistoryPage,
+  type HistoryReadOptions,
+  type ResyncReason,
   type Retention,
   type Store,
 } from './store.ts';
@@ -23,6 +25,7 @@ type Commander = Redis & {
   newsCommit(...args: Array<string | number>): Promise<string | null>;
   newsCommitHeld(...args: Array<string | number>): Promise<number>;
   newsTrim(...args: Array<string | number>): Promise<number>;
+  newsReadPage(...args: Array<string | number>): Promise<string[]>;
 };
 
 const PAGE = 200;
@@ -71,9 +74,10 @@ export class RedisStore implements Store {
     private readonly now: () => number,
   ) {
     this.redis = factory.shared('commands') as Commander;
-    this.redis.defineCommand('newsCommit', { numberOfKeys: 7, lua: COMMIT });
-    this.redis.defineCommand('newsTrim', { numberOfKeys: 2, lua: TRIM });
+    this.redis.defineCommand('newsCommit', { numberOfKeys: 9, lua: COMMIT });
+    this.redis.defineCommand('newsTrim', { numberOfKeys: 3, lua: TRIM });
     this.redis.defineCommand('newsCommitHeld', { numberOfKeys: 3, lua: COMMIT_HELD });
+    this.redis.defineCommand('newsReadPage', { lua: READ_PAGE });
     this.k = (...parts) => factory.keys.key(...parts);
     // Queues its XREAD until connected (unlike the command connection), and never gives up on one.
     this.tailConn = factory.create('tail', { enableOfflineQueue: true, maxRetriesPerRequest: null });
@@ -117,6 +121,8 @@ export class RedisStore implements Store {
         this.k('events-trimmed'),
         this.k('held'),
         this.k('held-due'),
+        this.k('history-epoch'),
+        this.k('hidx-all'),
         req.expected ? JSON.stringify(req.expected) : '',
         JSON.stringify(req.article),
         this.retention.articleTtlSeconds * 1000,
@@ -132,6 +138,9 @@ export class RedisStore implements Store {
         ...oldTopics,
         newTopics.length,
         ...newTopics,
+        this.k('hidx', ''),
+        this.retention.maxAgeSeconds * 1000,
+        ...(req.event ? [audienceOf(req.event.topics).length, ...audienceOf(req.event.topics)] : [0]),
         this.k('idx-every'),
         this.k('trail', req.article.id),
         req.event && req.record ? JSON.stringify(req.record) : '',
@@ -217,56 +226,29 @@ export class RedisStore implements Store {
     await this.redis.zremrangebyscore(index, '-inf', `(${this.now() - this.retention.articleTtlSeconds * 1000}`);
   }
 
-  readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number): Promise<HistoryPage> {
+  readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number, opts: HistoryReadOptions = {}): Promise<HistoryPage> {
     return this.guard(async () => {
       const key = this.k('events');
-      await this.redis.newsTrim(key, this.k('events-trimmed'), this.retention.maxEvents, this.minId());
-      const matching = (e: NewsEvent) => topics === null || matchesAny(topics, e.topics);
-      if (since === null) return { events: await this.latest(key, matching, limit), head: await this.lastGenerated(), resync: false };
-      const out: NewsEvent[] = [];
-      let cursor = since;
-      for (;;) {
-        // Range and stream state in one transaction: if anything after the cursor was trimmed, say resync.
-        const res = await this.redis
-          .multi()
-          .xrange(key, `(${cursor}`, '+', 'COUNT', PAGE)
-          .xinfo('STREAM', key)
-          .get(this.k('events-trimmed'))
-          .exec();
-        const [rangeErr, range] = res?.[0] ?? [];
-        const [infoErr, info] = res?.[1] ?? [];
-        if (rangeErr) throw rangeErr;
-        if (infoErr) return { events: [], head: null, resync: true }; // no stream: the cursor is from elsewhere
-        const state = infoMap(info as unknown[]);
-        const maxDeleted = String(res?.[2]?.[1] ?? '0-0');
-        const lastGenerated = String(state.get('last-generated-id') ?? '0-0');
-        const head = lastGenerated === '0-0' ? null : lastGenerated;
-        if (compareIds(cursor, maxDeleted) < 0 || compareIds(since, lastGenerated) > 0) return { events: [], head, resync: true };
-        const entries = range as Array<[string, string[]]>;
-        for (const entry of entries) {
-          const e = toEvent(entry);
-          if (matching(e)) out.push(e);
-          if (out.length >= limit) return { events: out, head, resync: false };
-        }
-        if (entries.length < PAGE) return { events: out, head, resync: false };
-        cursor = entries[entries.length - 1]![0];
-      }
+      await this.redis.newsTrim(key, this.k('events-trimmed'), this.k('hidx-all'), this.retention.maxEvents, this.minId());
+      const indexes = topics === null || topics.includes(ALL_TOPICS) ? [this.k('hidx-all')] : [...new Set(topics)].map((t) => this.k('hidx', t));
+      const reply = await this.redis.newsReadPage(
+        3 + indexes.length,
+        key,
+        this.k('events-trimmed'),
+        this.k('history-epoch'),
+        ...indexes,
+        since ?? '',
+        limit,
+        opts.maxBytes ?? 0,
+        opts.maxBehind ?? 0,
+      );
+      const [status, head, more] = reply as [string, string, string];
+      const page = { head: head === '' ? null : head, more: more === '1' };
+      if (status !== 'ok') return { ...page, events: [], resync: true, reason: status as ResyncReason, more: false };
+      const events: NewsEvent[] = [];
+      for (let i = 3; i + 1 < reply.length; i += 2) events.push(toEvent([reply[i]!, ['e', reply[i + 1]!]]));
+      return { ...page, events, resync: false };
     });
-  }
-
-  private async latest(key: string, matching: (e: NewsEvent) => boolean, limit: number): Promise<NewsEvent[]> {
-    const out: NewsEvent[] = [];
-    let end = '+';
-    for (;;) {
-      const entries = (await this.redis.xrevrange(key, end, '-', 'COUNT', PAGE)) as Array<[string, string[]]>;
-      for (const entry of entries) {
-        const e = toEvent(entry);
-        if (matching(e)) out.push(e);
-        if (out.length >= limit) return out.reverse();
-      }
-      if (entries.length < PAGE) return out.reverse();
-      end = `(${entries[entries.length - 1]![0]}`;
-    }
   }
 
   private async lastGenerated(): Promise<EventId | null> {

@@ -59,12 +59,30 @@ export interface ArticleQuery {
   after?: ListPosition;
 }
 
+/**
+ * Why a cursor cannot be replayed: older than the retained history; from a history that no longer exists (a Redis
+ * that came back empty, a memory engine that restarted, or a cursor past the newest id); or further behind than a
+ * replay may go.
+ */
+export type ResyncReason = 'history_truncated' | 'history_reset' | 'too_far_behind';
+
 export interface HistoryPage {
   events: NewsEvent[];
   /** Newest id in the whole history when it was read (null: none), so a reader can wait for its tail to reach it. */
   head: EventId | null;
-  /** True (with no events) when the cursor is older than the retained history, or unknown. */
+  /** True (with no events) when the cursor cannot be replayed; `reason` says why. */
   resync: boolean;
+  reason?: ResyncReason;
+  /** More matching events follow the last one returned (the page was cut by its limit or byte budget). */
+  more: boolean;
+}
+
+/** Bounds of one history read, so that no read costs more than a page whatever the backlog. */
+export interface HistoryReadOptions {
+  /** Stop adding events once the page holds this many bytes of event JSON (one event is always returned). */
+  maxBytes?: number;
+  /** With a cursor: resync (`too_far_behind`) instead of events when more than this many matching events follow it. */
+  maxBehind?: number;
 }
 
 export interface Retention {
@@ -88,10 +106,12 @@ export interface Store extends HeldStore {
   /** Listed articles per topic, counting each article under its topics and their ancestors. */
   topicCounts(): Promise<Map<Topic, number>>;
   /**
-   * Retained events after `since` that touch any of `topics` (hierarchy included), oldest first, at most `limit`.
-   * Without `since`: the latest `limit` matching events, oldest first. `topics` null: every topic.
+   * Retained events after `since` that touch any of `topics` (hierarchy included), oldest first, at most `limit`
+   * (and `opts.maxBytes`). Without `since`: the latest matching events, oldest first. `topics` null: every topic.
+   * Reads go through per-topic indexes of event ids: a filter that matches nothing costs nothing, whatever the
+   * history's length. A cursor from before the store's epoch (the moment this history began) gets resync.
    */
-  readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number): Promise<HistoryPage>;
+  readEvents(since: Cursor | null, topics: readonly Topic[] | null, limit: number, opts?: HistoryReadOptions): Promise<HistoryPage>;
   /**
    * Calls `handler` with every event appended from now on by any node, in id order, each once. `onStart` is told
    * the id the feed starts after (null: an empty history): events up to it are history, never handed to `handler`.

@@ -191,7 +191,7 @@ describe('resync when the cursor is older than the retained history', () => {
       expect(c.ids).toEqual([next.body.event.id]);
       c.close();
       const old = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${events[0]!.id}`);
-      expect(old.body).toEqual({ events: [], resync: true });
+      expect(old.body).toEqual({ events: [], resync: true, reason: 'history_truncated', more: false });
       // The boundary itself is fine: the newest trimmed event's id still replays everything retained.
       const edge = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${events[3]!.id}`);
       expect(edge.body.resync).toBe(false);

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { articleInputSchema } from '../../src/domain/article.ts';
 import { ApiError } from '../../src/domain/errors.ts';
 import { articleIdFor } from '../../src/ninjs/ids.ts';
-import { bestRendition, cut, mapNinjs, topicsFor } from '../../src/ninjs/map.ts';
+import { bestRendition, mapNinjs, topicsFor } from '../../src/ninjs/map.ts';
+import { cutText } from '../../src/domain/text.ts';
 import { detectFlavour, fixDate, validateNinjs } from '../../src/ninjs/validate.ts';
 
 const FIXTURES = new URL('../fixtures/ninjs/', import.meta.url);
@@ -196,7 +197,7 @@ describe('mapping rules', () => {
     expect(articleIdFor('http://ninjs.example.com/newsitems/20130709simp124')).not.toBe(a);
   });
   it('long text is cut on a word boundary; dates get their colon; renditions stay sane', () => {
-    expect(cut('one two three four', 10)).toBe('one two…');
+    expect(cutText('one two three four', 10)).toBe('one two…');
     expect(fixDate('2017-02-01T10:18:33+0000')).toBe('2017-02-01T10:18:33+00:00');
     expect(bestRendition([{ href: 'https://x/a.jpg', width: 4000 }, { href: 'https://x/b.jpg', width: 1200 }, { href: 'https://x/c.jpg', width: 300 }])).toBe('https://x/b.jpg');
     expect(bestRendition([{ href: 'https://x/v.mp4', width: 800, mime: 'video/mp4' }])).toBeUndefined();

@@ -135,9 +135,13 @@ describe('RedisStore across nodes and outages', () => {
     await first.cleanup();
     const second = await open();
     expect(await second.store.getArticle('keep')).toEqual(x);
-    // Nothing was trimmed, so even the oldest possible cursor replays everything: no resync.
-    const events = (await second.store.readEvents('1-0', null, 10)).events;
-    expect(events.map((e) => e.id)).toEqual([r.ok && r.event ? r.event.id : '']);
+    // The same history (same epoch): a cursor from before the restart replays; one from before the history began
+    // is from another history and gets resync.
+    const y = art('after');
+    const r2 = await second.store.commit({ expected: null, article: y, event: { type: 'article.published', at: y.updatedAt, topics: y.topics, article: y }, listed: true });
+    const events = (await second.store.readEvents(r.ok && r.event ? r.event.id : '', null, 10)).events;
+    expect(events.map((e) => e.id)).toEqual([r2.ok && r2.event ? r2.event.id : '']);
+    expect(await second.store.readEvents('1-0', null, 10)).toMatchObject({ resync: true, reason: 'history_reset' });
     await second.cleanup();
   });
 });

@@ -92,6 +92,46 @@ export function describeStoreContract(name: string, make: MakeStore): void {
       expect(counts).toEqual({ world: 1, 'world/europe': 1, 'world/europe/france': 1, us: 1, 'us/politics': 1, sport: 1 });
     });
 
+    it('lists by status (published, retracted, all) and pages after a position, ties ordered by id', async () => {
+      const t = (ms: number) => new Date(Date.parse('2030-01-01T00:00:00.000Z') + ms).toISOString();
+      const a = art('p-a', ['world'], { updatedAt: t(1) });
+      const b = art('p-b', ['world/europe'], { updatedAt: t(2) });
+      const c1 = art('p-c1', ['sport'], { updatedAt: t(3) });
+      const c2 = art('p-c2', ['world'], { updatedAt: t(3) });
+      const gone = art('p-gone', ['world'], { updatedAt: t(4) });
+      const old = art('p-old', ['world'], { updatedAt: t(0) });
+      for (const x of [a, b, c1, c2, gone, old]) await put(x);
+      await put({ ...gone, status: 'retracted', version: 2, updatedAt: t(5) }, gone, false);
+      // Superseded: out of every listing but `retracted` (it is not retracted).
+      expect((await store.commit({ expected: old, article: { ...old, supersededBy: 'p-a' }, event: null, listed: false })).ok).toBe(true);
+      const ids = async (q: Parameters<Store['listArticles']>[0]) => (await store.listArticles(q)).map((x) => x.id);
+      expect(await ids({ limit: 10 })).toEqual(['p-c2', 'p-c1', 'p-b', 'p-a']);
+      expect(await ids({ limit: 10, status: 'retracted' })).toEqual(['p-gone']);
+      expect(await ids({ limit: 10, status: 'all' })).toEqual(['p-gone', 'p-c2', 'p-c1', 'p-b', 'p-a']);
+      expect(await ids({ limit: 10, status: 'all', topic: 'world' })).toEqual(['p-gone', 'p-c2', 'p-b', 'p-a']);
+      expect(await ids({ limit: 10, status: 'retracted', topic: 'sport' })).toEqual([]);
+      // Pages: after the last of the previous page, including a tie on updatedAt.
+      expect(await ids({ limit: 2, after: { updatedAt: t(3), id: 'p-c2' } })).toEqual(['p-c1', 'p-b']);
+      expect(await ids({ limit: 2, after: { updatedAt: t(3), id: 'p-c1' } })).toEqual(['p-b', 'p-a']);
+      expect(await ids({ limit: 2, status: 'all', after: { updatedAt: t(5), id: 'p-gone' } })).toEqual(['p-c2', 'p-c1']);
+      expect(await ids({ limit: 2, topic: 'world', after: { updatedAt: t(2), id: 'p-b' } })).toEqual(['p-a']);
+    });
+
+    it('keeps each article\'s audit trail with its event ids, oldest first; only commits with an event add to it', async () => {
+      const v1 = art('trail', ['world']);
+      const e1 = await store.commit({ expected: null, article: v1, event: draft(v1), listed: true, record: { version: 1, type: 'article.published', at: v1.updatedAt, author: 'alice', changeNote: null } });
+      const v2 = { ...v1, version: 2, changeNote: 'Adds a quote' };
+      const e2 = await store.commit({ expected: v1, article: v2, event: draft(v2, 'article.updated'), listed: true, record: { version: 2, type: 'article.updated', at: v2.updatedAt, author: 'bob', changeNote: 'Adds a quote' } });
+      const v3 = { ...v2, supersededBy: 'other' };
+      expect((await store.commit({ expected: v2, article: v3, event: null, listed: false, record: { version: 2, type: 'article.updated', at: v2.updatedAt, author: 'x', changeNote: null } })).ok).toBe(true);
+      expect(e1.ok && e2.ok).toBe(true);
+      expect(await store.articleHistory('trail')).toEqual([
+        { version: 1, type: 'article.published', at: v1.updatedAt, author: 'alice', changeNote: null, eventId: e1.ok ? e1.event!.id : null },
+        { version: 2, type: 'article.updated', at: v2.updatedAt, author: 'bob', changeNote: 'Adds a quote', eventId: e2.ok ? e2.event!.id : null },
+      ]);
+      expect(await store.articleHistory('unknown')).toEqual([]);
+    });
+
     it('reads events after a cursor for topics (hierarchy), oldest first, with a limit; latest N without a cursor', async () => {
       const e1 = await put(art('r1', ['world']));
       const e2 = await put(art('r2', ['world/europe']));
@@ -118,14 +158,68 @@ export function describeStoreContract(name: string, make: MakeStore): void {
           const r = await small.store.commit({ expected: null, article: a, event: draft(a), listed: true });
           if (r.ok && r.event) ev.push(r.event);
         }
-        expect(await small.store.readEvents(ev[0]!.id, ['x'], 10)).toMatchObject({ events: [], resync: true });
+        expect(await small.store.readEvents(ev[0]!.id, ['x'], 10)).toMatchObject({ events: [], resync: true, reason: 'history_truncated' });
         const edge = await small.store.readEvents(ev[2]!.id, ['x'], 10);
         expect(edge.resync).toBe(false);
         expect(edge.events.map((e) => e.id)).toEqual(ev.slice(3).map((e) => e.id));
-        expect(await small.store.readEvents('99999999999999-0', ['x'], 10)).toMatchObject({ events: [], resync: true });
+        expect(await small.store.readEvents('99999999999999-0', ['x'], 10)).toMatchObject({ events: [], resync: true, reason: 'history_reset' });
       } finally {
         await small.cleanup();
       }
+    });
+
+    it('pages by count and bytes through the topic indexes, each event once, saying whether more follow', async () => {
+      const e0 = await put(art('p0', ['world']));
+      const ids: string[] = [];
+      for (let i = 1; i <= 12; i++) ids.push((await put(art(`p${i}`, i % 3 === 0 ? ['sport'] : ['world/europe', 'world']))).id);
+      const world = ids.filter((_, i) => (i + 1) % 3 !== 0);
+      // Overlapping topics (a topic and its subtopic) give each event once.
+      const first = await store.readEvents(e0.id, ['world', 'world/europe'], 5);
+      expect(first.events.map((e) => e.id)).toEqual(world.slice(0, 5));
+      expect(first.more).toBe(true);
+      const rest = await store.readEvents(first.events[4]!.id, ['world'], 100);
+      expect(rest.events.map((e) => e.id)).toEqual(world.slice(5));
+      expect(rest.more).toBe(false);
+      // A byte budget cuts the page (one event always comes, so a reader always moves on).
+      const size = JSON.stringify(first.events[0]).length;
+      const small = await store.readEvents(e0.id, ['world'], 100, { maxBytes: size * 2 + 10 });
+      expect(small.events.map((e) => e.id)).toEqual(world.slice(0, 2));
+      expect(small.more).toBe(true);
+      expect((await store.readEvents(e0.id, ['world'], 100, { maxBytes: 1 })).events).toHaveLength(1);
+      // The latest events, cut by bytes, keep the newest.
+      const latest = await store.readEvents(null, ['world'], 100, { maxBytes: size * 2 + 10 });
+      expect(latest.events.map((e) => e.id)).toEqual(world.slice(-2));
+      expect(latest.more).toBe(true);
+      // A topic nobody wrote to: nothing, and nothing more.
+      expect(await store.readEvents(e0.id, ['culture'], 100)).toMatchObject({ events: [], resync: false, more: false });
+      expect((await store.readEvents(e0.id, null, 100)).events.map((e) => e.id)).toEqual(ids);
+    });
+
+    it('answers resync (too_far_behind) when more matching events than maxBehind follow the cursor', async () => {
+      const e0 = await put(art('b0', ['a']));
+      for (let i = 1; i <= 6; i++) await put(art(`b${i}`, i <= 3 ? ['a', 'a/x'] : ['b']));
+      // Three events match a, a/x; three match b: a cursor 3 behind on a is fine with 3, not with 2.
+      expect((await store.readEvents(e0.id, ['a', 'a/x'], 10, { maxBehind: 3 })).events).toHaveLength(3);
+      expect(await store.readEvents(e0.id, ['a', 'a/x'], 10, { maxBehind: 2 })).toMatchObject({ events: [], resync: true, reason: 'too_far_behind' });
+      expect(await store.readEvents(e0.id, null, 10, { maxBehind: 5 })).toMatchObject({ resync: true, reason: 'too_far_behind' });
+      expect((await store.readEvents(e0.id, null, 10, { maxBehind: 6 })).events).toHaveLength(6);
+    });
+
+    it('gives every cursor from before an empty restart resync, also after new events were written', async () => {
+      const old = await put(art('e1', ['x']));
+      const older = await put(art('e2', ['x']));
+      await waitFor('the clock to move past the old ids', () => Date.now() > Number(older.id.split('-')[0]) + 1);
+      await s.cleanup();
+      s = await make(retention); // the same store, restarted empty (memory: a new process; Redis: a flushed one)
+      store = s.store;
+      expect(await store.readEvents(old.id, ['x'], 10)).toMatchObject({ events: [], resync: true, reason: 'history_reset' });
+      const fresh = await put(art('e3', ['x']));
+      await put(art('e4', ['x']));
+      for (const cursor of [old.id, older.id]) {
+        expect(await store.readEvents(cursor, ['x'], 10)).toMatchObject({ events: [], resync: true, reason: 'history_reset' });
+        expect(await store.readEvents(cursor, null, 10)).toMatchObject({ events: [], resync: true, reason: 'history_reset' });
+      }
+      expect((await store.readEvents(fresh.id, ['x'], 10)).events.map((e) => e.article.id)).toEqual(['e4']);
     });
 
     it('tail delivers every later event once, in order', async () => {

@@ -24,10 +24,14 @@ export async function freePort(): Promise<number> {
 export class TestRedis {
   private proc: ChildProcess | null = null;
   readonly dir = mkdtempSync(join(tmpdir(), 'newspush-redis-'));
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** false: no AOF, so a restart comes back empty (as a Redis without persistence does). */
+    private readonly persistent: boolean,
+  ) {}
 
-  static async start(): Promise<TestRedis> {
-    const r = new TestRedis(await freePort());
+  static async start(opts: { persistent?: boolean } = {}): Promise<TestRedis> {
+    const r = new TestRedis(await freePort(), opts.persistent ?? true);
     await r.startProcess();
     return r;
   }
@@ -36,12 +40,12 @@ export class TestRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts redis-server again after stop(), on the same port and with the same data. */
+  /** Starts redis-server again after stop(), on the same port and with the same data (none if not persistent). */
   async startProcess(): Promise<void> {
     if (this.proc) return;
     const proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])],
       { stdio: 'ignore' },
     );
     this.proc = proc;

@@ -29,7 +29,17 @@ describe('configuration from the environment', () => {
       corsOrigins: null,
       rateLimitPublishPerSecond: 50,
       rateLimitSubscribePerMinute: 20,
+      rateLimitHistoryPerMinute: 120,
+      replayMaxEvents: 1_000,
+      replayConcurrency: 32,
+      replayDrainTimeoutSeconds: 30,
       logLevel: 'info',
+    });
+  });
+
+  it('reads the replay bounds and the history read budget', () => {
+    expect(load({ REPLAY_MAX_EVENTS: '200', REPLAY_CONCURRENCY: '4', REPLAY_DRAIN_TIMEOUT_SECONDS: '10', RATE_LIMIT_HISTORY_PER_MINUTE: '0' })).toMatchObject({
+      replayMaxEvents: 200, replayConcurrency: 4, replayDrainTimeoutSeconds: 10, rateLimitHistoryPerMinute: 0,
     });
   });
 
@@ -82,6 +92,10 @@ describe('configuration from the environment', () => {
     ['TOPICS', 'world,Sport'],
     ['CORS_ORIGINS', 'news.example.com'],
     ['RATE_LIMIT_PUBLISH_PER_SECOND', 'lots'],
+    ['RATE_LIMIT_HISTORY_PER_MINUTE', '-1'],
+    ['REPLAY_MAX_EVENTS', '0'],
+    ['REPLAY_CONCURRENCY', 'many'],
+    ['REPLAY_DRAIN_TIMEOUT_SECONDS', '0'],
     ['LOG_LEVEL', 'verbose'],
   ])('%s=%s stops start-up with a message naming the variable', (name, value) => {
     let err: unknown;
