@@ -168,8 +168,8 @@ form.addEventListener('submit', async (ev) => {
   const f = fields();
   say(current ? 'Sending the update…' : 'Publishing…');
   const r = current
-    ? await call('PATCH', `/api/v1/articles/${encodeURIComponent(current.id)}`, { ...f, changeNote: value('changeNote'), ifVersion: current.version })
-    : await call('POST', '/api/v1/articles', f);
+    ? await call('PATCH', `/api/v1/articles/${encodeURIComponent(current.id)}?audience=true`, { ...f, changeNote: value('changeNote'), ifVersion: current.version })
+    : await call('POST', '/api/v1/articles?audience=true', f);
   if (!r.ok) return failed(r);
   unsaved = false;
   say(describeWrite(r.json));
@@ -198,7 +198,7 @@ dialog.addEventListener('close', async () => {
   clearErrors();
   if (needKey()) return;
   say('Retracting…');
-  const r = await call('DELETE', `/api/v1/articles/${encodeURIComponent(current.id)}`, { reason: $('retract-reason').value.trim() || null });
+  const r = await call('DELETE', `/api/v1/articles/${encodeURIComponent(current.id)}?audience=true`, { reason: $('retract-reason').value.trim() || null });
   if (!r.ok) {
     failed(r);
     $('retract').focus();
