@@ -85,7 +85,8 @@ export class StoryList {
   /** A live event: the story moves to the top (or leaves the list when it no longer matches). */
   apply(a) {
     const known = this.shown.get(a.id);
-    if (known && (known.version > a.version || (known.version === a.version && known.status === 'retracted'))) return;
+    // Older than what is listed, or the same (the console's own write arrives again as an event): nothing to do.
+    if (known && (known.version > a.version || (known.version === a.version && (known.status === 'retracted' || known.status === a.status)))) return;
     if (a.supersedes) this.remove(a.supersedes);
     if (this.matches(a)) this.put(a, { append: false });
     else this.remove(a.id);

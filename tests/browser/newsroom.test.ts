@@ -293,6 +293,8 @@ describe('the story list', () => {
     await page.locator('#list-status').getByText('20 stories shown; older ones below.').waitFor({ timeout: 10_000 });
     await api(srv.url, 'POST', '/api/v1/articles', { headline: 'Paging story live', topics: ['paging/sub'] }, srv.auth);
     await waitFor('the live story on top', async () => (await page.locator('#story-list li .s-headline').first().textContent()) === 'Paging story live', 10_000);
+    // Events do not carry the author: the console reads it from the story's history.
+    await row(page, 'Paging story live').locator('.s-by').getByText(`by ${KEY_NAME}`).waitFor({ timeout: 10_000 });
     await context.close();
   });
 });
