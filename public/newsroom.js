@@ -34,6 +34,7 @@ for (const b of document.querySelectorAll('.ql-toolbar button')) {
   if (name) b.setAttribute('aria-label', name);
 }
 document.querySelector('.ql-toolbar')?.setAttribute('aria-label', 'Body formatting');
+document.querySelector('#f-body .ql-tooltip input')?.setAttribute('aria-label', 'Link address');
 document.querySelector('.ql-toolbar')?.setAttribute('role', 'toolbar');
 
 /** The body as HTML, or null when empty. */

@@ -354,6 +354,7 @@ describe('the console for every editor', () => {
     );
     expect(unnamed).toEqual([]);
     expect(await page.locator('.ql-editor').getAttribute('aria-labelledby')).toBe('l-body');
+    expect(await page.locator('#f-body .ql-tooltip input').getAttribute('aria-label')).toBe('Link address');
     // The audience, which changes as the editor types, is read with the Publish button rather than announced.
     expect(await page.locator('#publish').getAttribute('aria-describedby')).toBe('audience');
     const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
