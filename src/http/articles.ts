@@ -56,7 +56,7 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
   const write = [requirePublisher(d.publisherKeys), d.publishLimit, ...jsonBody()];
   /** Reads are public; with a publisher key they also show who made each version. */
   const isPublisher = (req: Request) => findPublisher(d.publisherKeys.current(), bearerToken(req)) !== null;
-  const shown = (req: Request) => (isPublisher(req) ? (a: Article) => a : publicArticle);
+  const shown = (req: Request) => (isPublisher(req) ? (a: Article) => ({ ...a, updatedBy: a.updatedBy ?? null }) : publicArticle);
   /** Who writes, and whether the answer counts whom the write reaches (`?audience=true`). */
   const context = (req: Request, res: Response) => ({ author: String(res.locals.publisher), audience: parseOrThrow(writeQuery, req.query).audience });
   const stored = async (id: string): Promise<Article | null> => {

@@ -14,6 +14,7 @@ import { sleep, waitFor } from '../support/wait.ts';
 
 const ALICE = 'alice-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdefgh';
+const SPORTS = 'sports-key-0123456789abcdef';
 const HMAC = 'superdesk-secret-0123456789';
 const as = (key: string) => ({ Authorization: `Bearer ${key}` });
 const SUFFIX = '[a-z2-7]{6}';
@@ -31,7 +32,7 @@ export function describeEditorApi(engine: 'memory' | 'redis'): void {
 
   const env = () => ({
     ...push.serverEnv,
-    PUBLISHER_KEYS: `alice:${ALICE},bob:${BOB}`,
+    PUBLISHER_KEYS: `alice:${ALICE},bob:${BOB},sports:${SPORTS}:sport`,
     NINJS_HMAC_SECRET: HMAC,
     RATE_LIMIT_PUBLISH_PER_SECOND: '0',
     RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0',
@@ -228,6 +229,9 @@ export function describeEditorApi(engine: 'memory' | 'redis'): void {
       expect((await list('topic=dry', ALICE)).body.articles).toEqual([]);
       expect((await api(srv.url, 'POST', '/api/v1/articles?dryRun=true', { headline: 'x', topics: ['dry'] })).status).toBe(401);
       expect((await dryRun({ headline: '', topics: [] })).status).toBe(400);
+      // A scoped key previews only what it may publish.
+      expect((await dryRun({ headline: 'Off side', topics: ['dry'] }, SPORTS)).status).toBe(403);
+      expect((await dryRun({ headline: 'On side', topics: ['sport'] }, SPORTS)).body.article.updatedBy).toBe('sports');
 
       // The same version rules: a stale version is refused, a repeat would change nothing.
       await post({ id: 'dry-known', headline: 'Known', topics: ['dry-other'], notify: false });
@@ -275,12 +279,16 @@ export function describeEditorApi(engine: 'memory' | 'redis'): void {
 
       // Without ?audience=true a write does not count (it costs about what the push fan-out's lookup costs).
       expect((await post({ headline: 'Not counted', topics: ['aud-none'] })).body).not.toHaveProperty('audience');
+      const delivered = async () => Number(/newspush_push_requests_total\{outcome="delivered",status="201"\} (\d+)/.exec(await (await fetch(`${srv.url}/metrics`)).text())?.[1] ?? 0);
+      const before = await delivered();
       const published = await post({ headline: 'Audience', topics: ['aud/x'], urgency: 3, language: 'en' }, ALICE, '?audience=true');
       expect(published.status).toBe(201);
       const id = published.body.article.id as string;
       const got = () => push.received.filter((p) => p.payload.articleId === id && p.payload.type === 'article.published').map((p) => p.subscriber).sort();
       expect(published.body.audience).toEqual({ push: 4, live });
       await waitFor('the pushes', () => got().length >= 4 || undefined);
+      // Delivery is recorded right after the push service answers; once the metric counts them, so does the record.
+      await waitFor('the deliveries counted', async () => (await delivered()) >= before + 4 || undefined);
       await sleep(300);
       expect(got()).toEqual([subs.all, subs.parent, subs.exact, subs.awake].sort());
       await Promise.all(readers.slice(0, 3).map((r) => r.waitForCount(1)));
