@@ -363,3 +363,37 @@ describe('the console for every editor', () => {
     await context.close();
   });
 });
+
+describe('the preview\'s sanitiser', () => {
+  it('keeps and drops what the API\'s sanitiser keeps and drops', async () => {
+    const { sanitizeBody } = await import('../../src/domain/article.ts');
+    const samples = [
+      '<p>The coastguard said <strong>all</strong> crossings <em>stop</em>.</p><h2>Timeline</h2><blockquote>We are ready.</blockquote>',
+      '<ol><li>One</li><li>Two</li></ol><ul><li>Three</li></ul><p><a href="https://news.example.com/x" target="_blank">link</a> <a href="mailto:desk@example.com">mail</a></p>',
+      '<p lang="ar" dir="rtl" class="x" style="color:red" title="t">نص</p><figure><img src="https://img.example.com/a.jpg" alt="A" width="10" onerror="alert(1)"><figcaption>Cap</figcaption></figure>',
+      '<img src="data:image/png;base64,AAAA"><img src="javascript:alert(1)"><a href="javascript:alert(1)">x</a><a href="/relative">rel</a>',
+      '<script>alert(1)</script><style>p{}</style><iframe src="https://evil.example"></iframe><form><input value="x"></form><p onclick="x()">ok</p>',
+      '<table><thead><tr><th>A</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table><p>x<sub>2</sub> <del>old</del> <ins>new</ins></p>',
+    ];
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${srv.url}/newsroom.html`);
+    // A string, not a function: the test runner would rewrite a function's import() for Node.
+    const both = (await page.evaluate(`(async () => {
+      const { sanitizeArticleHtml } = await import('/alert-card.js');
+      const samples = ${JSON.stringify(samples)};
+      const server = ${JSON.stringify(samples.map(sanitizeBody))};
+      // Both serialised by the same DOM, so that quoting and void-tag spelling do not count.
+      const norm = (html) => {
+        const t = document.createElement('template');
+        t.innerHTML = html;
+        return t.innerHTML;
+      };
+      return samples.map((s, i) => ({ browser: norm(sanitizeArticleHtml(s)), api: norm(server[i]) }));
+    })()`)) as Array<{ browser: string; api: string }>;
+    for (const b of both) expect(b.browser).toBe(b.api);
+    expect(both[4]!.api).not.toMatch(/script|style|iframe|onclick|<input/);
+    expect(both[0]!.api).toContain('<strong>all</strong>');
+    await context.close();
+  });
+});
