@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import proxyAddr from 'proxy-addr';
@@ -13,6 +14,7 @@ import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { PublisherKeyRing, type ReloadResult } from './http/publisher-keys.ts';
+import { openApiRoute } from './http/openapi.ts';
 import { opsRoutes } from './http/ops.ts';
 import { makeLimiter, rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
@@ -36,6 +38,8 @@ export interface App {
   readonly config: Config;
   readonly logger: Logger;
   readonly server: Server;
+  /** The Express application behind `server` (its router stack lists every route it serves). */
+  readonly express: Express;
   readonly store: Store;
   readonly news: NewsService;
   readonly metrics: Metrics;
@@ -59,6 +63,14 @@ export interface AppOptions {
   resolver?: Resolver;
   /** Random bytes for generated article ids; default: crypto.randomBytes. */
   random?: RandomSource;
+}
+
+/** The caller's X-Request-Id when it looks like one (a proxy's), else a fresh one; echoed on the response. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -163,9 +175,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
       // Who wrote: the publisher's name (never the key) on every authenticated request's line.
       customProps: (_req, res) => ({ publisher: (res as { locals?: { publisher?: string } }).locals?.publisher }),
+      // A request line says what was asked and how it ended (plus responseTime), not every header.
+      genReqId: requestId,
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
-  http.use(
+  const securityHeaders = (overHttps: boolean) =>
     helmet({
       contentSecurityPolicy: {
         directives: {
@@ -179,13 +197,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           objectSrc: ["'none'"],
           // The alerts page is meant to be embedded in news sites.
           frameAncestors: ['*'],
+          // Only over https: on plain http (a LAN address, the compose stack) it would send every fetch to https.
+          upgradeInsecureRequests: overHttps ? [] : null,
         },
       },
       frameguard: false,
       // Sites on other origins load /socket.io/socket.io.js and the API from here.
       crossOriginResourcePolicy: { policy: 'cross-origin' },
-    }),
-  );
+    });
+  const [httpsHeaders, httpHeaders] = [securityHeaders(true), securityHeaders(false)];
+  // req.secure: the connection, or X-Forwarded-Proto from a proxy that TRUST_PROXY trusts.
+  http.use((req, res, next) => (req.secure ? httpsHeaders : httpHeaders)(req, res, next));
   http.use(opsRoutes(metrics, ready));
   // The API, and the client modules (/client/*.js) that sites on those origins import.
   if (config.corsOrigins) http.use(['/api', '/client'], cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
@@ -194,11 +216,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit, keys: publisherKeys, now }));
+  http.use(openApiRoute());
   const historyBudget = rateLimit(historyLimiter, (req) => req.ip ?? '');
   http.use('/api/v1', readingRoutes(store, config.topics, { budget: historyBudget, maxBehind: config.replayMaxEvents }, config.topicNames));
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
+  // Browsers ask for /favicon.ico before (or without) reading a page's <link rel="icon">.
+  http.get('/favicon.ico', (_req, res) => res.redirect(301, '/favicon.svg'));
   http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));
@@ -222,6 +247,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config,
     logger,
     server,
+    express: http,
     store,
     news,
     metrics,

@@ -22,6 +22,8 @@ export interface Config {
   port: number;
   host: string;
   redisUrl: string | null;
+  /** How long start-up waits for REDIS_URL to answer before giving up (exit 2). */
+  redisConnectTimeoutSeconds: number;
   publisherKeys: PublisherKey[];
   /** PUBLISHER_KEYS_FILE: where the keys are re-read from on SIGHUP or when the file changes; null: fixed keys. */
   publisherKeysFile: string | null;
@@ -222,6 +224,7 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     port: read(env, 'PORT', int(0, 65535), 3000),
     host: read(env, 'HOST', z.string().min(1), '0.0.0.0'),
     redisUrl,
+    redisConnectTimeoutSeconds: read(env, 'REDIS_CONNECT_TIMEOUT_SECONDS', int(1, 600), 10),
     publisherKeys: keys,
     publisherKeysFile: keysFile,
     generatedPublisherKey: generated,
