@@ -16,7 +16,7 @@ import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { PublisherKeyRing, type ReloadResult } from './http/publisher-keys.ts';
 import { openApiRoute } from './http/openapi.ts';
 import { opsRoutes } from './http/ops.ts';
-import { makeLimiter, rateLimit } from './http/rate-limit.ts';
+import { rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
 import { articleIdFor } from './ninjs/ids.ts';
 import { ninjsRouter } from './ninjs/router.ts';
@@ -29,9 +29,7 @@ import type { Resolver } from './push/endpoint.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
-import { MemoryStore } from './storage/memory.ts';
-import { RedisFactory } from './storage/redis-connection.ts';
-import { RedisStore } from './storage/redis.ts';
+import { openEngine, type Engine } from './storage/engine.ts';
 import type { Store } from './storage/store.ts';
 
 export interface App {
@@ -49,8 +47,6 @@ export interface App {
   reloadPublisherKeys(): ReloadResult;
   /** Stops taking work, closes clients, channels and storage in reverse order of creation. */
   close(): Promise<void>;
-  /** Stops at once without finishing work in flight, as a crash would; what it held is taken over by other nodes (tests). */
-  abort(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -63,6 +59,11 @@ export interface AppOptions {
   resolver?: Resolver;
   /** Random bytes for generated article ids; default: crypto.randomBytes. */
   random?: RandomSource;
+  /**
+   * Builds the stateful parts (default: openEngine, memory or Redis as the config says); the app closes what it
+   * returns. The seam for embedding the server with parts of one's own, e.g. a push queue wrapped to fail.
+   */
+  engine?: (config: Config, logger: Logger) => Promise<Engine>;
 }
 
 /** The caller's X-Request-Id when it looks like one (a proxy's), else a fresh one; echoed on the response. */
@@ -89,36 +90,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       'TRUST_PROXY=true believes every X-Forwarded-For address, so a client can send its own and step past per-address limits; set TRUST_PROXY to the number of proxies in front (e.g. 1) or their addresses',
     );
   }
-  const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
+  const closers: Array<[string, () => Promise<void> | void]> = [];
   let closing = false;
   const publisherKeys = new PublisherKeyRing(config.publisherKeys, config.publisherKeysFile, logger);
   publisherKeys.watch();
   closers.push(['publisher keys', () => publisherKeys.close()]);
 
-  const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
-  if (redis) closers.push(['redis connections', () => redis.close()]);
-  const retention = {
-    maxEvents: config.historyMaxEvents,
-    maxAgeSeconds: config.historyMaxAgeSeconds,
-    articleTtlSeconds: config.articleTtlSeconds,
-  };
-  let store: Store;
-  if (redis) {
-    store = await RedisStore.open(redis, retention);
-  } else {
-    store = new MemoryStore(retention);
-  }
-  closers.push(['store', () => store.close()]);
+  // The one place where memory or Redis is chosen: every stateful part comes from the engine.
+  const engine = await (options.engine ?? openEngine)(config, logger);
+  closers.push(['storage engine', () => engine.close()]);
+  const { store } = engine;
 
   const clock = options.clock ?? systemClock;
   const now = () => new Date(clock());
   const news = new NewsService({ store, now, logger, random: options.random });
-  news.onCommitted((e) => {
-    metrics.eventsPublished.inc({ type: e.type });
-  });
 
-  const push = await createPush({ config, store, news, redis, logger, metrics, clock, resolver: options.resolver });
-  closers.push(['web push', (force) => push.close(force)]);
+  const push = await createPush({ config, engine, logger, metrics, clock, resolver: options.resolver });
+  closers.push(['web push', () => push.close()]);
 
   const embargoes = new EmbargoScheduler(news, logger, now);
   embargoes.start();
@@ -138,28 +126,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const server = createServer(http);
 
   // History reads (the events API, and subscriptions with a cursor) are budgeted per client address.
-  const historyLimiter = makeLimiter({
-    points: config.rateLimitHistoryPerMinute,
-    durationSeconds: 60,
-    keyPrefix: redis ? redis.keys.key('rl', 'history') : 'history',
-    redis: redis ? redis.shared('limits') : null,
-  });
+  const historyLimiter = engine.limiter('history', config.rateLimitHistoryPerMinute, 60);
   const addressOf = (req: IncomingMessage) => proxyAddr(req, http.get('trust proxy fn'));
   const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins, { limiter: historyLimiter, addressOf });
   closers.push(['socket.io', () => sockets.close()]);
   const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs, historyLimiter);
   closers.push(['sse', () => sse.close()]);
   news.measureAudienceWith(async (event) => ({
-    push: await pushAudience(push.subscriptions, event, now()),
+    push: await pushAudience(engine.subscriptions, event, now()),
     live: (await sockets.followers(event.topics)) + sse.followers(event.topics),
   }));
 
-  const publishLimiter = makeLimiter({
-    points: config.rateLimitPublishPerSecond,
-    durationSeconds: 1,
-    keyPrefix: redis ? redis.keys.key('rl', 'publish') : 'publish',
-    redis: redis ? redis.shared('limits') : null,
-  });
+  const publishLimiter = engine.limiter('publish', config.rateLimitPublishPerSecond, 1);
   const publishLimit = rateLimit(publishLimiter, (_req, res) => String(res.locals.publisher));
 
   const ready = async () => {
@@ -228,13 +206,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));
 
-  const shutdown = async (force: boolean) => {
+  const shutdown = async () => {
     if (closing) return;
     closing = true;
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const [name, close] of closers.reverse()) {
       try {
-        await close(force);
+        await close();
       } catch (err) {
         logger.warn({ err, part: name }, 'error while closing');
       }
@@ -260,7 +238,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       }),
     reloadPublisherKeys: () => publisherKeys.reload('SIGHUP'),
-    close: () => shutdown(false),
-    abort: () => shutdown(true),
+    close: shutdown,
   };
 }

@@ -36,9 +36,10 @@ export interface Config {
   pushEndpointHosts: string[];
   /** Hosts in pushEndpointHosts may resolve to private and loopback addresses (a push service inside the network). */
   pushAllowPrivateNetworks: boolean;
-  /** How long a push job stays locked to a node that stopped renewing it (a crashed node) before another takes it. */
-  pushJobLockMs: number;
+  /** With Redis: how long push work held by a node that stopped (an event read but not queued, a running job) waits before another node takes it. */
   pushTtlSeconds: number;
+  /** With Redis: how long push work held by a node that stopped answering waits before another node takes it over. */
+  pushTakeoverMs: number;
   historyMaxEvents: number;
   historyMaxAgeSeconds: number;
   articleTtlSeconds: number;
@@ -233,8 +234,8 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     vapidSubject,
     pushEndpointHosts: hosts.length > 0 ? hosts : DEFAULT_PUSH_HOSTS,
     pushAllowPrivateNetworks: read(env, 'PUSH_ALLOW_PRIVATE_NETWORKS', bool, false),
-    pushJobLockMs: read(env, 'PUSH_JOB_LOCK_MS', int(1_000, 600_000), 10_000),
     pushTtlSeconds: read(env, 'PUSH_TTL_SECONDS', int(0, 2_419_200), 21_600),
+    pushTakeoverMs: read(env, 'PUSH_TAKEOVER_MS', int(1_000, 600_000), 10_000),
     historyMaxEvents: read(env, 'HISTORY_MAX_EVENTS', int(1, 10_000_000), 10_000),
     historyMaxAgeSeconds: read(env, 'HISTORY_MAX_AGE_SECONDS', int(1), 86_400),
     articleTtlSeconds: read(env, 'ARTICLE_TTL_SECONDS', int(1), 604_800),
