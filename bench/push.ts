@@ -113,7 +113,7 @@ async function engineVersusNaive(): Promise<void> {
   const engine = new PushEngine(subs, queue, sender, logger, { ttlSeconds: 3600, articleTtlSeconds: 3600, current: async () => ({ status: 'published' }) }, new Metrics().registry);
   engine.start();
   const t1 = performance.now();
-  await engine.onEvent(ev);
+  await engine.queueFanout(ev);
   await untilAccepted(proc, SUBSCRIBERS, 120_000);
   const engineMs = performance.now() - t1;
   await queue.close();

@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import proxyAddr from 'proxy-addr';
@@ -13,8 +14,9 @@ import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { PublisherKeyRing, type ReloadResult } from './http/publisher-keys.ts';
+import { openApiRoute } from './http/openapi.ts';
 import { opsRoutes } from './http/ops.ts';
-import { makeLimiter, rateLimit } from './http/rate-limit.ts';
+import { rateLimit } from './http/rate-limit.ts';
 import { readingRoutes } from './http/reading.ts';
 import { articleIdFor } from './ninjs/ids.ts';
 import { ninjsRouter } from './ninjs/router.ts';
@@ -27,15 +29,15 @@ import type { Resolver } from './push/endpoint.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
-import { MemoryStore } from './storage/memory.ts';
-import { RedisFactory } from './storage/redis-connection.ts';
-import { RedisStore } from './storage/redis.ts';
+import { openEngine, type Engine } from './storage/engine.ts';
 import type { Store } from './storage/store.ts';
 
 export interface App {
   readonly config: Config;
   readonly logger: Logger;
   readonly server: Server;
+  /** The Express application behind `server` (its router stack lists every route it serves). */
+  readonly express: Express;
   readonly store: Store;
   readonly news: NewsService;
   readonly metrics: Metrics;
@@ -45,8 +47,6 @@ export interface App {
   reloadPublisherKeys(): ReloadResult;
   /** Stops taking work, closes clients, channels and storage in reverse order of creation. */
   close(): Promise<void>;
-  /** Stops at once without finishing work in flight, as a crash would; what it held is taken over by other nodes (tests). */
-  abort(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -59,6 +59,19 @@ export interface AppOptions {
   resolver?: Resolver;
   /** Random bytes for generated article ids; default: crypto.randomBytes. */
   random?: RandomSource;
+  /**
+   * Builds the stateful parts (default: openEngine, memory or Redis as the config says); the app closes what it
+   * returns. The seam for embedding the server with parts of one's own, e.g. a push queue wrapped to fail.
+   */
+  engine?: (config: Config, logger: Logger) => Promise<Engine>;
+}
+
+/** The caller's X-Request-Id when it looks like one (a proxy's), else a fresh one; echoed on the response. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -80,36 +93,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       'TRUST_PROXY=true believes every X-Forwarded-For address, so a client can send its own and step past per-address limits; set TRUST_PROXY to the number of proxies in front (e.g. 1) or their addresses',
     );
   }
-  const closers: Array<[string, (force: boolean) => Promise<void> | void]> = [];
+  const closers: Array<[string, () => Promise<void> | void]> = [];
   let closing = false;
   const publisherKeys = new PublisherKeyRing(config.publisherKeys, config.publisherKeysFile, logger);
   publisherKeys.watch();
   closers.push(['publisher keys', () => publisherKeys.close()]);
 
-  const redis = config.redisUrl ? new RedisFactory(config.redisUrl, logger) : null;
-  if (redis) closers.push(['redis connections', () => redis.close()]);
-  const retention = {
-    maxEvents: config.historyMaxEvents,
-    maxAgeSeconds: config.historyMaxAgeSeconds,
-    articleTtlSeconds: config.articleTtlSeconds,
-  };
-  let store: Store;
-  if (redis) {
-    store = await RedisStore.open(redis, retention);
-  } else {
-    store = new MemoryStore(retention);
-  }
-  closers.push(['store', () => store.close()]);
+  // The one place where memory or Redis is chosen: every stateful part comes from the engine.
+  const engine = await (options.engine ?? openEngine)(config, logger);
+  closers.push(['storage engine', () => engine.close()]);
+  const { store } = engine;
 
   const clock = options.clock ?? systemClock;
   const now = () => new Date(clock());
   const news = new NewsService({ store, now, logger, random: options.random });
-  news.onCommitted((e) => {
-    metrics.eventsPublished.inc({ type: e.type });
-  });
 
-  const push = await createPush({ config, store, news, redis, logger, metrics, clock, resolver: options.resolver });
-  closers.push(['web push', (force) => push.close(force)]);
+  const push = await createPush({ config, engine, logger, metrics, clock, resolver: options.resolver });
+  closers.push(['web push', () => push.close()]);
 
   const embargoes = new EmbargoScheduler(news, logger, now);
   embargoes.start();
@@ -129,28 +129,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const server = createServer(http);
 
   // History reads (the events API, and subscriptions with a cursor) are budgeted per client address.
-  const historyLimiter = makeLimiter({
-    points: config.rateLimitHistoryPerMinute,
-    durationSeconds: 60,
-    keyPrefix: redis ? redis.keys.key('rl', 'history') : 'history',
-    redis: redis ? redis.shared('limits') : null,
-  });
+  const historyLimiter = engine.limiter('history', config.rateLimitHistoryPerMinute, 60);
   const addressOf = (req: IncomingMessage) => proxyAddr(req, http.get('trust proxy fn'));
   const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins, { limiter: historyLimiter, addressOf });
   closers.push(['socket.io', () => sockets.close()]);
   const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs, historyLimiter);
   closers.push(['sse', () => sse.close()]);
   news.measureAudienceWith(async (event) => ({
-    push: await pushAudience(push.subscriptions, event, now()),
+    push: await pushAudience(engine.subscriptions, event, now()),
     live: (await sockets.followers(event.topics)) + sse.followers(event.topics),
   }));
 
-  const publishLimiter = makeLimiter({
-    points: config.rateLimitPublishPerSecond,
-    durationSeconds: 1,
-    keyPrefix: redis ? redis.keys.key('rl', 'publish') : 'publish',
-    redis: redis ? redis.shared('limits') : null,
-  });
+  const publishLimiter = engine.limiter('publish', config.rateLimitPublishPerSecond, 1);
   const publishLimit = rateLimit(publishLimiter, (_req, res) => String(res.locals.publisher));
 
   const ready = async () => {
@@ -166,9 +156,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
       // Who wrote: the publisher's name (never the key) on every authenticated request's line.
       customProps: (_req, res) => ({ publisher: (res as { locals?: { publisher?: string } }).locals?.publisher }),
+      // A request line says what was asked and how it ended (plus responseTime), not every header.
+      genReqId: requestId,
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
-  http.use(
+  const securityHeaders = (overHttps: boolean) =>
     helmet({
       contentSecurityPolicy: {
         directives: {
@@ -182,13 +178,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           objectSrc: ["'none'"],
           // The alerts page is meant to be embedded in news sites.
           frameAncestors: ['*'],
+          // Only over https: on plain http (a LAN address, the compose stack) it would send every fetch to https.
+          upgradeInsecureRequests: overHttps ? [] : null,
         },
       },
       frameguard: false,
       // Sites on other origins load /socket.io/socket.io.js and the API from here.
       crossOriginResourcePolicy: { policy: 'cross-origin' },
-    }),
-  );
+    });
+  const [httpsHeaders, httpHeaders] = [securityHeaders(true), securityHeaders(false)];
+  // req.secure: the connection, or X-Forwarded-Proto from a proxy that TRUST_PROXY trusts.
+  http.use((req, res, next) => (req.secure ? httpsHeaders : httpHeaders)(req, res, next));
   http.use(opsRoutes(metrics, ready));
   // The API, and the client modules (/client/*.js) that sites on those origins import.
   if (config.corsOrigins) http.use(['/api', '/client'], cors({ origin: config.corsOrigins.includes('*') ? true : config.corsOrigins }));
@@ -197,6 +197,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use('/api/v1/articles', articleRoutes({ news, publisherKeys, publishLimit, resolveId }));
   http.use('/api/v1/push', push.router);
   http.use('/api/v1/ninjs', ninjsRouter({ config, news, store, logger, publishLimit, keys: publisherKeys, now }));
+  http.use(openApiRoute());
   const historyBudget = rateLimit(historyLimiter, (req) => req.ip ?? '');
   http.use('/api/v1', readingRoutes(store, config.topics, { budget: historyBudget, maxBehind: config.replayMaxEvents }, config.topicNames));
   http.get('/api/v1/stream', sse.handler());
@@ -204,17 +205,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
   http.get('/vendor/quill.js', (_req, res) => res.type('text/javascript').sendFile(QUILL));
   http.get('/vendor/quill.snow.css', (_req, res) => res.type('text/css').sendFile(QUILL_CSS));
+  // Browsers ask for /favicon.ico before (or without) reading a page's <link rel="icon">.
+  http.get('/favicon.ico', (_req, res) => res.redirect(301, '/favicon.svg'));
   http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));
   http.use(notFoundHandler);
   http.use(errorHandler(logger, metrics));
 
-  const shutdown = async (force: boolean) => {
+  const shutdown = async () => {
     if (closing) return;
     closing = true;
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const [name, close] of closers.reverse()) {
       try {
-        await close(force);
+        await close();
       } catch (err) {
         logger.warn({ err, part: name }, 'error while closing');
       }
@@ -227,6 +230,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config,
     logger,
     server,
+    express: http,
     store,
     news,
     metrics,
@@ -239,7 +243,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       }),
     reloadPublisherKeys: () => publisherKeys.reload('SIGHUP'),
-    close: () => shutdown(false),
-    abort: () => shutdown(true),
+    close: shutdown,
   };
 }

@@ -22,6 +22,8 @@ export interface Config {
   port: number;
   host: string;
   redisUrl: string | null;
+  /** How long start-up waits for REDIS_URL to answer before giving up (exit 2). */
+  redisConnectTimeoutSeconds: number;
   publisherKeys: PublisherKey[];
   /** PUBLISHER_KEYS_FILE: where the keys are re-read from on SIGHUP or when the file changes; null: fixed keys. */
   publisherKeysFile: string | null;
@@ -34,9 +36,10 @@ export interface Config {
   pushEndpointHosts: string[];
   /** Hosts in pushEndpointHosts may resolve to private and loopback addresses (a push service inside the network). */
   pushAllowPrivateNetworks: boolean;
-  /** How long a push job stays locked to a node that stopped renewing it (a crashed node) before another takes it. */
-  pushJobLockMs: number;
+  /** With Redis: how long push work held by a node that stopped (an event read but not queued, a running job) waits before another node takes it. */
   pushTtlSeconds: number;
+  /** With Redis: how long push work held by a node that stopped answering waits before another node takes it over. */
+  pushTakeoverMs: number;
   historyMaxEvents: number;
   historyMaxAgeSeconds: number;
   articleTtlSeconds: number;
@@ -222,6 +225,7 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     port: read(env, 'PORT', int(0, 65535), 3000),
     host: read(env, 'HOST', z.string().min(1), '0.0.0.0'),
     redisUrl,
+    redisConnectTimeoutSeconds: read(env, 'REDIS_CONNECT_TIMEOUT_SECONDS', int(1, 600), 10),
     publisherKeys: keys,
     publisherKeysFile: keysFile,
     generatedPublisherKey: generated,
@@ -230,8 +234,8 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     vapidSubject,
     pushEndpointHosts: hosts.length > 0 ? hosts : DEFAULT_PUSH_HOSTS,
     pushAllowPrivateNetworks: read(env, 'PUSH_ALLOW_PRIVATE_NETWORKS', bool, false),
-    pushJobLockMs: read(env, 'PUSH_JOB_LOCK_MS', int(1_000, 600_000), 10_000),
     pushTtlSeconds: read(env, 'PUSH_TTL_SECONDS', int(0, 2_419_200), 21_600),
+    pushTakeoverMs: read(env, 'PUSH_TAKEOVER_MS', int(1_000, 600_000), 10_000),
     historyMaxEvents: read(env, 'HISTORY_MAX_EVENTS', int(1, 10_000_000), 10_000),
     historyMaxAgeSeconds: read(env, 'HISTORY_MAX_AGE_SECONDS', int(1), 86_400),
     articleTtlSeconds: read(env, 'ARTICLE_TTL_SECONDS', int(1), 604_800),

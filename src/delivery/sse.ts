@@ -12,7 +12,7 @@ import { ClientGoneError, type LiveFeed } from './feed.ts';
 /** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
 const MAX_BUFFERED = 1024 * 1024;
 
-const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional() });
+export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional() });
 
 interface SseClient {
   res: Response;

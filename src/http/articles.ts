@@ -26,7 +26,7 @@ const cursorParam = z
     }
   });
 
-const listQuery = z.object({
+export const listQuery = z.object({
   topic: topicSchema.optional(),
   language: languageSchema.optional(),
   status: z.enum(['published', 'retracted', 'all']).default('published'),
@@ -35,7 +35,10 @@ const listQuery = z.object({
 });
 
 const flag = z.enum(['true', 'false']).optional().transform((v) => v === 'true');
-const writeQuery = z.object({ dryRun: flag, audience: flag });
+/** `?audience=true` on a write: count whom it reaches. */
+export const audienceQuery = z.object({ audience: flag });
+/** POST also takes `?dryRun=true`: store and send nothing, say what would happen. */
+export const publishQuery = audienceQuery.extend({ dryRun: flag });
 
 function answer(res: Response, r: WriteResult): void {
   res.status(r.status).json({ event: r.event, article: r.article, ...(r.audience ? { audience: r.audience } : {}) });
@@ -58,7 +61,7 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
   const isPublisher = (req: Request) => findPublisher(d.publisherKeys.current(), bearerToken(req)) !== null;
   const shown = (req: Request) => (isPublisher(req) ? (a: Article) => ({ ...a, updatedBy: a.updatedBy ?? null }) : publicArticle);
   /** Who writes, and whether the answer counts whom the write reaches (`?audience=true`). */
-  const context = (req: Request, res: Response) => ({ author: String(res.locals.publisher), audience: parseOrThrow(writeQuery, req.query).audience });
+  const context = (req: Request, res: Response) => ({ author: String(res.locals.publisher), audience: parseOrThrow(audienceQuery, req.query).audience });
   const stored = async (id: string): Promise<Article | null> => {
     try {
       return await d.news.get(id);
@@ -89,7 +92,7 @@ export function articleRoutes(d: ArticleRoutesDeps): Router {
     res.json({ versions: await d.news.history(await resolve(String(req.params.id))) });
   });
   r.post('/', ...write, async (req, res) => {
-    const { dryRun } = parseOrThrow(writeQuery, req.query);
+    const { dryRun } = parseOrThrow(publishQuery, req.query);
     await inScope(res, req.body?.id, req.body?.topics);
     if (dryRun) res.json(await d.news.dryRun(req.body, context(req, res)));
     else answer(res, await d.news.publish(req.body, context(req, res)));

@@ -5,7 +5,7 @@ import { cursorSchema } from '../domain/event.ts';
 import { topicListParam, type Topic } from '../domain/topic.ts';
 import type { Store } from '../storage/store.ts';
 
-const eventsQuery = z.object({
+export const eventsQuery = z.object({
   topics: topicListParam,
   since: cursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

@@ -83,8 +83,6 @@ export interface NewsServiceDeps {
   /** Random bytes for the suffix of generated ids (crypto.randomBytes by default). */
   random?: RandomSource;
   logger?: Logger;
-  /** Called on the node that wrote the event, once per event: the seam for Web Push. */
-  onCommitted?: (event: NewsEvent) => void | Promise<void>;
 }
 
 const MAX_CAS_ATTEMPTS = 8;
@@ -105,9 +103,9 @@ const TAKEN = Symbol('id taken');
 
 /**
  * The one path every change to an article takes: validate, build the new version, store it with its event
- * (compare-and-set on the article and its held version, so concurrent writers on several nodes cannot both win),
- * then hand the event on. Holds and embargo releases take the same path. Delivery to Socket.IO and SSE clients
- * follows the store's tail, so it is the same for events written by any node.
+ * (compare-and-set on the article and its held version, so concurrent writers on several nodes cannot both win).
+ * Holds and embargo releases take the same path. Its answer says only whether the write is stored: every
+ * consumer (Socket.IO, SSE, Web Push) follows the history, whatever node wrote the event.
  */
 export class NewsService {
   private readonly store: Store;
@@ -115,19 +113,12 @@ export class NewsService {
   private readonly random: RandomSource;
   private readonly logger: Logger | null;
   private countAudience: AudienceCounter = async () => NOBODY;
-  private readonly committedHooks: Array<(event: NewsEvent) => void | Promise<void>> = [];
 
   constructor(deps: NewsServiceDeps) {
     this.store = deps.store;
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? randomBytes;
     this.logger = deps.logger ?? null;
-    if (deps.onCommitted) this.committedHooks.push(deps.onCommitted);
-  }
-
-  /** Adds a consumer of events written by this node (e.g. the Web Push channel). */
-  onCommitted(hook: (event: NewsEvent) => void | Promise<void>): void {
-    this.committedHooks.push(hook);
   }
 
   /** How write answers count their audience (set by the composition root once push and the channels exist). */
@@ -352,7 +343,6 @@ export class NewsService {
         });
         if (!r.ok) continue;
         this.logger?.info({ articleId: id, version: article.version, type: step.type, eventId: r.event?.id ?? null, publisher: author }, 'article version stored');
-        if (r.event) await this.runHooks(r.event);
         return { status: step.status, event: r.event, article, ...(audience ? { audience } : {}) };
       }
       if ('hold' in step && !(await this.store.commitHeld({ id, expected: state.article, held: { expected: state.held, next: step.hold } }))) continue;
@@ -374,9 +364,5 @@ export class NewsService {
 
   private newId(draft: { headline: string; publishedAt?: string }): string {
     return generateArticleId(draft.headline, draft.publishedAt ? new Date(draft.publishedAt) : this.now(), this.random);
-  }
-
-  private async runHooks(event: NewsEvent): Promise<void> {
-    for (const hook of this.committedHooks) await hook(event);
   }
 }

@@ -8,7 +8,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly eventsPublished = new Counter({
     name: 'newspush_events_published_total',
-    help: 'Events written by this node, by type',
+    help: 'Events taken from the history by this node for Web Push (each event once per deployment), by type',
     labelNames: ['type'] as const,
     registers: [this.registry],
   });

@@ -19,16 +19,13 @@ export interface EngineOptions {
   ttlSeconds: number;
   /** The article as it is now (to stop sending an alert for an article retracted or superseded meanwhile). */
   current: (articleId: string) => Promise<{ status: string; supersededBy?: string | null } | null>;
-  /** How long a withdrawal waits, so alerts already on their way land first and are replaced by it (default 1 s). */
-  retractionDelayMs?: number;
   /** How long to remember who got an article (for its retraction): the article TTL. */
   articleTtlSeconds: number;
-  batchSize?: number;
-  /** Requests in flight per batch. */
-  concurrency?: number;
 }
 
 const BATCH = 250;
+/** How long a withdrawal waits, so alerts already on their way land first and are replaced by it. */
+const RETRACTION_DELAY_MS = 1_000;
 /**
  * Requests in flight per batch; with WORKERS batches at a time that is 32 in flight per node. Measured
  * (docs/benchmarks.md): 8x the naive loop's throughput, while Socket.IO fan-out p99 stays within 1.6x of its
@@ -42,16 +39,15 @@ const GONE = new Set([404, 410]);
 const retryable = (r: SendResult) => r.status === 0 || r.status === 429 || r.status >= 500;
 
 /**
- * The Web Push delivery engine. The node that wrote an event queues one fan-out job; whichever node takes it
- * finds the audience through the topic index, applies each subscriber's preferences and queues batches; batches
- * send with bounded concurrency, record what is done (so a batch re-run after a crash skips it), remove gone
- * subscriptions, and queue a delayed retry for 429, 5xx and network errors until the alert's TTL runs out.
+ * The Web Push delivery engine. The node that the history group (storage/history-group.ts) hands an event to
+ * queues its fan-out job; whichever node takes that job finds the audience through the topic index, applies each
+ * subscriber's preferences and queues batches; batches send with bounded concurrency, record what is done (so a
+ * batch re-run after a crash skips it), remove gone subscriptions, and queue a delayed retry for 429, 5xx and
+ * network errors until the alert's TTL runs out.
  */
 export class PushEngine {
   private readonly sent: Counter<'outcome' | 'status'>;
   private readonly latency: Histogram;
-  /** Set when the node is going away without finishing its work (a crash, in tests): no new sends start. */
-  private stopped = false;
 
   constructor(
     private readonly subs: SubscriptionStore,
@@ -67,19 +63,23 @@ export class PushEngine {
     this.latency = new Histogram({ name: 'newspush_push_delivery_seconds', help: 'From the event to the push service accepting the alert', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry] });
   }
 
-  start(workers = WORKERS): void {
-    this.queue.process((job) => this.run(job), workers);
+  /** Starts taking jobs; returns a function that stops and waits for the running ones. */
+  start(workers = WORKERS): () => Promise<void> {
+    return this.queue.process((job) => this.run(job), workers);
   }
 
-  /** Called once per event by the node that wrote it (NewsService.onCommitted). */
-  async onEvent(event: NewsEvent): Promise<void> {
+  /**
+   * Queues the fan-out of an event that calls for an alert, once per event: the same event queued again (its
+   * history entry handed out again after a node died) is refused by job id, also for an hour after it ran.
+   */
+  async queueFanout(event: NewsEvent): Promise<void> {
     const relevant = event.type === 'article.retracted' || event.article.notify;
     if (!relevant) return;
     // Jobs carry what the payload needs, not the article body (up to 256 KiB).
     const slim: NewsEvent = { ...event, article: { ...event.article, body: null } };
     // Same Topic, so whichever reaches the push service last is what the reader keeps: the withdrawal must be last.
-    const delayMs = event.type === 'article.retracted' ? this.opts.retractionDelayMs ?? 1_000 : 0;
-    await this.queue.add({ kind: 'fanout', event: slim }, { jobId: `fanout-${event.id}`, delayMs });
+    const delayMs = event.type === 'article.retracted' ? RETRACTION_DELAY_MS : 0;
+    await this.queue.add({ kind: 'fanout', event: slim }, { jobId: `fanout-${event.id}`, delayMs, rememberSeconds: 3_600 });
   }
 
   private async run(job: PushJob): Promise<void> {
@@ -98,9 +98,8 @@ export class PushEngine {
       const candidates = await this.subs.getMany(await this.subs.followersOf(audienceOf(event.topics)));
       ids = candidates.filter((s) => wants(s, event, now)).map((s) => s.id);
     }
-    const size = this.opts.batchSize ?? BATCH;
     const batches = [];
-    for (let i = 0; i < ids.length; i += size) batches.push({ data: { kind: 'batch' as const, event, ids: ids.slice(i, i + size) }, opts: { jobId: `batch-${event.id}-${i / size}` } });
+    for (let i = 0; i < ids.length; i += BATCH) batches.push({ data: { kind: 'batch' as const, event, ids: ids.slice(i, i + BATCH) }, opts: { jobId: `batch-${event.id}-${i / BATCH}` } });
     await this.queue.addBulk(batches);
     this.logger.info({ eventId: event.id, type: event.type, recipients: ids.length, batches: batches.length }, 'push fan-out queued');
   }
@@ -133,7 +132,6 @@ export class PushEngine {
     if (dropped) this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length);
     const worker = async () => {
       while (next < todo.length && !dropped) {
-        if (this.stopped) throw new Error('push engine stopped');
         const s = todo[next++]!;
         const r = await this.sender.send(s.endpoint, s.keys, payload, headers);
         const outcome = await this.settle(event, r, attempt, s.id);
@@ -150,13 +148,8 @@ export class PushEngine {
         if (next % 16 === 0) await new Promise((res) => setImmediate(res));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? CONCURRENCY, todo.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker));
     await flush();
-  }
-
-  /** No new sends start; running batches end at their next send, leaving the rest queued (see close(true)). */
-  stop(): void {
-    this.stopped = true;
   }
 
   /** Counts and acts on one answer: removes gone subscriptions, queues retries. */

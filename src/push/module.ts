@@ -2,26 +2,19 @@ import { Gauge } from 'prom-client';
 import type { Router } from 'express';
 import type { Config } from '../config.ts';
 import type { Clock } from '../domain/clock.ts';
-import { makeLimiter, rateLimit } from '../http/rate-limit.ts';
-import type { NewsService } from '../news/service.ts';
+import { rateLimit } from '../http/rate-limit.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { RedisFactory } from '../storage/redis-connection.ts';
-import type { Store } from '../storage/store.ts';
+import type { Engine } from '../storage/engine.ts';
 import { EndpointPolicy, type Resolver } from './endpoint.ts';
-import { PushEngine, type PushJob } from './engine.ts';
-import { BullQueue, MemoryQueue, type JobQueue } from './queue.ts';
+import { PushEngine } from './engine.ts';
 import { pushRoutes } from './routes.ts';
 import { PushSender } from './sender.ts';
-import { MemorySubscriptions, type SubscriptionStore } from './subscriptions.ts';
-import { RedisSubscriptions } from './subscriptions-redis.ts';
 import { loadVapid } from './vapid.ts';
 
 export interface PushDeps {
   config: Config;
-  store: Store;
-  news: NewsService;
-  redis: RedisFactory | null;
+  engine: Engine;
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
@@ -30,28 +23,34 @@ export interface PushDeps {
 
 export interface PushModule {
   router: Router;
-  subscriptions: SubscriptionStore;
-  /** Stops taking work; running batches finish (their unfinished parts stay queued in Redis). */
-  close(force?: boolean): Promise<void>;
+  /** Stops consuming the history and taking jobs; running batches finish (what is left stays queued). */
+  close(): Promise<void>;
 }
 
+/**
+ * Web Push as a consumer of the history: the engine's push feed hands each event to one node of the deployment,
+ * which queues its fan-out; the feed acknowledges the event only once that job is queued, so an event is never
+ * lost between its commit and its fan-out (a failed queue write is retried, a dead node's event taken over).
+ */
 export async function createPush(d: PushDeps): Promise<PushModule> {
   const logger = d.logger.child({ part: 'push' });
-  const vapid = await loadVapid(d.config, d.store);
+  const { store, subscriptions, pushQueue: queue, pushFeed } = d.engine;
+  const vapid = await loadVapid(d.config, store);
   const policy = new EndpointPolicy(d.config.pushEndpointHosts, { allowPrivateNetworks: d.config.pushAllowPrivateNetworks, resolver: d.resolver });
   if (d.config.pushAllowPrivateNetworks) {
     logger.warn({ hosts: d.config.pushEndpointHosts }, 'PUSH_ALLOW_PRIVATE_NETWORKS is on: these push hosts may resolve to private and loopback addresses');
   }
-  const subscriptions: SubscriptionStore = d.redis ? await RedisSubscriptions.open(d.redis) : new MemorySubscriptions();
-  const queue: JobQueue<PushJob> = d.redis ? new BullQueue<PushJob>('push', d.redis, logger, d.config.pushJobLockMs) : new MemoryQueue<PushJob>(logger);
   const sender = new PushSender(vapid, policy);
   const engine = new PushEngine(subscriptions, queue, sender, logger, {
       ttlSeconds: d.config.pushTtlSeconds,
       articleTtlSeconds: d.config.articleTtlSeconds,
-      current: (id) => d.store.getArticle(id),
+      current: (id) => store.getArticle(id),
     }, d.metrics.registry, d.clock);
-  engine.start();
-  d.news.onCommitted((event) => engine.onEvent(event));
+  const stopWorkers = engine.start();
+  const stopConsuming = pushFeed.consume(async (event) => {
+    await engine.queueFanout(event);
+    d.metrics.eventsPublished.inc({ type: event.type });
+  });
 
   new Gauge({
     name: 'newspush_push_queue_depth',
@@ -62,22 +61,15 @@ export async function createPush(d: PushDeps): Promise<PushModule> {
     },
   });
 
-  const limiter = makeLimiter({
-    points: d.config.rateLimitSubscribePerMinute,
-    durationSeconds: 60,
-    keyPrefix: d.redis ? d.redis.keys.key('rl', 'subscribe') : 'subscribe',
-    redis: d.redis ? d.redis.shared('limits') : null,
-  });
+  const limiter = d.engine.limiter('subscribe', d.config.rateLimitSubscribePerMinute, 60);
   const router = pushRoutes({ subs: subscriptions, policy, publicKey: vapid.publicKey, subscribeLimit: rateLimit(limiter, (req) => req.ip ?? 'unknown') });
 
   return {
     router,
-    subscriptions,
-    close: async (force = false) => {
-      if (force) engine.stop();
-      await queue.close(force);
+    close: async () => {
+      await stopConsuming();
+      await stopWorkers();
       sender.close();
-      await subscriptions.close();
     },
   };
 }

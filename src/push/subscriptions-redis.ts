@@ -93,10 +93,6 @@ export class RedisSubscriptions implements SubscriptionStore {
     return this.guard(async () => (topics.length === 0 ? [] : this.redis.sunion(...topics.map((t) => this.k('topic', t)))));
   }
 
-  async count() {
-    return this.guard(() => this.redis.hlen(this.k('subs')));
-  }
-
   private async mark(key: string, ids: readonly string[], ttl: number) {
     if (ids.length === 0) return;
     await this.guard(() => this.redis.multi().sadd(key, ...ids).expire(key, ttl).exec());

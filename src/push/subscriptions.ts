@@ -17,7 +17,6 @@ export interface SubscriptionStore {
   delete(id: string): Promise<boolean>;
   /** Ids of subscriptions following any of `topics` (pass an event's audience: its topics and their ancestors). */
   followersOf(topics: readonly Topic[]): Promise<string[]>;
-  count(): Promise<number>;
   markDelivered(article: string, ids: readonly string[], ttlSeconds: number): Promise<void>;
   deliveredTo(article: string): Promise<string[]>;
   markSent(eventId: string, ids: readonly string[], ttlSeconds: number): Promise<void>;
@@ -87,10 +86,6 @@ export class MemorySubscriptions implements SubscriptionStore {
     const ids = new Set<string>();
     for (const t of topics) for (const id of this.byTopic.get(t) ?? []) ids.add(id);
     return [...ids];
-  }
-
-  async count() {
-    return this.subs.size;
   }
 
   private mark(map: Map<string, { ids: Set<string>; until: number }>, key: string, ids: readonly string[], ttl: number) {

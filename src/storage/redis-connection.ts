@@ -9,7 +9,7 @@ export class RedisKeys {
   }
 }
 
-export type RedisRole = 'commands' | 'tail' | 'queue' | 'limits';
+export type RedisRole = 'commands' | 'tail' | 'group' | 'queue' | 'limits';
 
 /**
  * Makes Redis connections that fail fast while Redis is down (no offline queue, no endless retries of one

@@ -31,6 +31,8 @@ type Commander = Redis & {
 const PAGE = 200;
 const TAIL_BATCH = 500;
 const TAIL_BLOCK_MS = 5_000;
+/** Replies by which Redis says it cannot take the command now, not that the command is wrong. */
+const REFUSED = /\b(NOREPLICAS|READONLY|LOADING|MASTERDOWN|OOM|TRYAGAIN)\b/;
 
 /** Field/value pairs of XINFO STREAM as a map. */
 function infoMap(reply: unknown[]): Map<string, unknown> {
@@ -91,12 +93,15 @@ export class RedisStore implements Store {
     return store;
   }
 
-  /** Redis unreachable -> StoreUnavailableError (503); a Redis reply error is a bug and stays what it is. */
+  /**
+   * Redis unreachable, or refusing writes for now (no good replicas, read-only replica, loading, out of memory)
+   * -> StoreUnavailableError (503); any other Redis reply error is a bug and stays what it is.
+   */
   private async guard<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof ReplyError) throw err;
+      if (err instanceof ReplyError && !REFUSED.test((err as Error).message)) throw err;
       throw new StoreUnavailableError(err);
     }
   }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { article } from '../support/articles.ts';
 import { PushService } from '../support/push-service.ts';
 import { TestRedis } from '../support/redis.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { spawnNode } from '../support/node-process.ts';
+import { api, startServer } from '../support/server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 let push: PushService;
@@ -16,12 +17,13 @@ afterAll(async () => {
   await redis.stop();
 });
 
-const node = () =>
-  startServer(
-    { REDIS_URL: redis.url, ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_JOB_LOCK_MS: '1500' },
-  );
+// A node's unacknowledged history entries and running push jobs are taken over 1.5 s after it stops.
+const env = () => ({ REDIS_URL: redis.url, ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_TAKEOVER_MS: '1500' });
+const node = () => startServer(env());
+/** A node in a child process, to be killed with SIGKILL (tests/support/node-child.ts). */
+const nodeProcess = (holdFanout = false) => spawnNode({ env: env(), holdFanout });
 
-async function subscribeMany(s: TestServer, n: number, topic: string) {
+async function subscribeMany(s: { url: string }, n: number, topic: string) {
   const names: string[] = [];
   for (let i = 0; i < n; i++) {
     const sub = push.subscriber();
@@ -60,14 +62,14 @@ describe('Web Push with several nodes on one Redis', () => {
     }
   });
 
-  it('a node stopped in the middle of a fan-out loses nothing: another node sends the rest', async () => {
-    const a = await node();
+  it('a node killed (SIGKILL) in the middle of a fan-out loses nothing: another node sends the rest', async () => {
+    const a = await nodeProcess();
     const names = await subscribeMany(a, 80, 'crash');
     push.delayMs = 150; // a slow push service, so the fan-out is still running when the node dies
     try {
       await api(a.url, 'POST', '/api/v1/articles', article(['crash'], { urgency: 2 }), a.auth);
-      await waitFor('the fan-out to be under way', () => names.filter((n) => push.for(n).length > 0).length >= 10, 10_000);
-      await a.app.abort();
+      await waitFor('the fan-out to be under way', () => names.filter((n) => push.for(n).length >= 1).length >= 10, 10_000);
+      await a.kill();
       const reachedBeforeCrash = names.filter((n) => push.for(n).length > 0).length;
       expect(reachedBeforeCrash).toBeLessThan(80);
       const b = await node();
@@ -81,6 +83,37 @@ describe('Web Push with several nodes on one Redis', () => {
       }
     } finally {
       push.delayMs = 0;
+      await a.kill();
+    }
+  });
+
+  it('a node killed after the commit and before the fan-out is queued: another node takes the event over, one push each', async () => {
+    const c = redis.client();
+    const pending = async () => ((await c.xpending('newspush:events', 'push')) as [number])[0];
+    // This node reads each event from the history and never gets its fan-out queued (its queue hangs).
+    const a = await nodeProcess(true);
+    try {
+      const names = await subscribeMany(a, 12, 'window');
+      const r = await api(a.url, 'POST', '/api/v1/articles', article(['window'], { urgency: 2 }), a.auth);
+      expect(r.status).toBe(201); // stored: that is all the answer says
+      await waitFor('the node to hold the event', () => a.facts.some((f) => f.held === r.body.event.id), 10_000);
+      expect(await pending()).toBe(1); // read by the group, not acknowledged
+      await a.kill();
+      expect(names.map((n) => push.for(n).length)).toEqual(names.map(() => 0));
+      const b = await node();
+      try {
+        await waitFor('every subscriber reached', () => names.every((n) => push.for(n).length >= 1), 20_000);
+        await waitFor('the entry acknowledged', async () => (await pending()) === 0);
+        await sleep(1_000);
+        for (const n of names) expect(push.for(n).map((p) => p.payload.eventId)).toEqual([r.body.event.id]);
+        const metrics = await (await fetch(`${b.url}/metrics`)).text();
+        expect(metrics).toMatch(/newspush_events_published_total\{type="article.published"\} 1/);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await a.kill();
+      c.disconnect();
     }
   });
 });

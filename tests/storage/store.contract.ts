@@ -241,6 +241,7 @@ export function describeStoreContract(name: string, make: MakeStore): void {
     it('keeps small values set-once', async () => {
       expect(await store.setIfAbsent('vapid', 'one')).toBe('one');
       expect(await store.setIfAbsent('vapid', 'two')).toBe('one');
+      expect(await store.setIfAbsent('other', 'three')).toBe('three');
     });
 
     it('holds versions until due, earliest first, compare-and-set with the article', async () => {

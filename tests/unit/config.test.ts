@@ -18,7 +18,7 @@ describe('configuration from the environment', () => {
       publisherKeys: [{ name: 'default', key: 'generated-key-0123456789' }],
       pushEndpointHosts: DEFAULT_PUSH_HOSTS,
       pushAllowPrivateNetworks: false,
-      pushJobLockMs: 10_000,
+      pushTakeoverMs: 10_000,
       pushTtlSeconds: 21_600,
       historyMaxEvents: 10_000,
       historyMaxAgeSeconds: 86_400,
@@ -51,7 +51,7 @@ describe('configuration from the environment', () => {
         HISTORY_MAX_AGE_SECONDS: '600', ARTICLE_TTL_SECONDS: '3600', NINJS_HMAC_SECRET: 's3cret', NINJS_TOPIC_MAP: '/etc/map.json',
         NINJS_DEFAULT_TOPIC: 'wire', TOPICS: 'world,sport/football', CORS_ORIGINS: 'https://news.example.com', RATE_LIMIT_PUBLISH_PER_SECOND: '0',
         RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '5', TRUST_PROXY: '1', LOG_LEVEL: 'debug', VAPID_SUBJECT: 'https://news.example.com',
-        PUSH_ALLOW_PRIVATE_NETWORKS: 'true', PUSH_JOB_LOCK_MS: '2500',
+        PUSH_ALLOW_PRIVATE_NETWORKS: 'true', PUSH_TAKEOVER_MS: '2500',
       },
       { '/etc/map.json': JSON.stringify({ 'medtop:20000002': 'culture/arts', Sport: ['sport'] }) },
     );
@@ -63,7 +63,7 @@ describe('configuration from the environment', () => {
       ninjsTopicMap: { 'medtop:20000002': ['culture/arts'], Sport: ['sport'] }, ninjsDefaultTopic: 'wire',
       topics: ['world', 'sport/football'], corsOrigins: ['https://news.example.com'], rateLimitPublishPerSecond: 0,
       rateLimitSubscribePerMinute: 5, trustProxy: 1, logLevel: 'debug', vapidSubject: 'https://news.example.com',
-      pushAllowPrivateNetworks: true, pushJobLockMs: 2_500,
+      pushAllowPrivateNetworks: true, pushTakeoverMs: 2_500,
     });
   });
 
@@ -84,7 +84,7 @@ describe('configuration from the environment', () => {
     ['VAPID_SUBJECT', 'newsroom@example.com'],
     ['PUSH_ENDPOINT_HOSTS', 'https://push.example.com/'],
     ['PUSH_ALLOW_PRIVATE_NETWORKS', 'yes'],
-    ['PUSH_JOB_LOCK_MS', '500'],
+    ['PUSH_TAKEOVER_MS', '500'],
     ['HISTORY_MAX_EVENTS', '0'],
     ['HISTORY_MAX_AGE_SECONDS', '-5'],
     ['NINJS_TOPIC_MAP', '/missing.json'],

@@ -1,0 +1,89 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../config.ts';
+import { makeLimiter } from '../http/rate-limit.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { PushJob } from '../push/engine.ts';
+import { BullQueue, MemoryQueue, type JobQueue } from '../push/queue.ts';
+import { MemorySubscriptions, type SubscriptionStore } from '../push/subscriptions.ts';
+import { RedisSubscriptions } from '../push/subscriptions-redis.ts';
+import { MemoryHistoryGroup, type HistoryGroup } from './history-group.ts';
+import { RedisHistoryGroup } from './history-group-redis.ts';
+import { MemoryStore } from './memory.ts';
+import { RedisFactory } from './redis-connection.ts';
+import { RedisStore } from './redis.ts';
+import type { Store } from './store.ts';
+
+/**
+ * Every stateful part, built for one engine: memory (one node, nothing survives a restart) or Redis (shared by
+ * every node). The choice is made here once; each pair passes one contract suite (tests/storage/store.contract.ts,
+ * tests/push/subscriptions.contract.ts, tests/push/queue.contract.ts, tests/storage/history-group.test.ts).
+ */
+export interface Engine {
+  readonly kind: 'memory' | 'redis';
+  readonly store: Store;
+  readonly subscriptions: SubscriptionStore;
+  /** Web Push work: fan-outs, batches, retries. */
+  readonly pushQueue: JobQueue<PushJob>;
+  /** The history as Web Push consumes it: each event handed to one node of the deployment. */
+  readonly pushFeed: HistoryGroup;
+  /** A rate limiter named `name` (counters shared by every node with Redis); null when `points` is 0 (off). */
+  limiter(name: string, points: number, durationSeconds: number): RateLimiterAbstract | null;
+  /** Closes every part, then the connections. */
+  close(): Promise<void>;
+}
+
+async function closeInOrder(logger: Logger, parts: Array<[string, () => Promise<void> | void]>): Promise<void> {
+  for (const [name, close] of parts) {
+    try {
+      await close();
+    } catch (err) {
+      logger.warn({ err, part: name }, 'error while closing');
+    }
+  }
+}
+
+/** Builds the engine the config asks for: Redis when REDIS_URL is set, memory otherwise. */
+export async function openEngine(config: Config, logger: Logger): Promise<Engine> {
+  const retention = {
+    maxEvents: config.historyMaxEvents,
+    maxAgeSeconds: config.historyMaxAgeSeconds,
+    articleTtlSeconds: config.articleTtlSeconds,
+  };
+  const log = logger.child({ part: 'push' });
+  if (!config.redisUrl) {
+    const store = new MemoryStore(retention);
+    const subscriptions = new MemorySubscriptions();
+    const pushQueue = new MemoryQueue<PushJob>(log);
+    const pushFeed = new MemoryHistoryGroup(store, log);
+    return {
+      kind: 'memory',
+      store,
+      subscriptions,
+      pushQueue,
+      pushFeed,
+      limiter: (name, points, durationSeconds) => makeLimiter({ points, durationSeconds, keyPrefix: name, redis: null }),
+      close: () => closeInOrder(logger, [['push feed', () => pushFeed.close()], ['push queue', () => pushQueue.close()], ['subscriptions', () => subscriptions.close()], ['store', () => store.close()]]),
+    };
+  }
+  const redis = new RedisFactory(config.redisUrl, logger);
+  const store = await RedisStore.open(redis, retention);
+  const subscriptions = await RedisSubscriptions.open(redis);
+  const pushQueue = new BullQueue<PushJob>('push', redis, log, config.pushTakeoverMs);
+  const pushFeed = await RedisHistoryGroup.open(redis, { group: 'push', takeoverMs: config.pushTakeoverMs }, log);
+  return {
+    kind: 'redis',
+    store,
+    subscriptions,
+    pushQueue,
+    pushFeed,
+    limiter: (name, points, durationSeconds) => makeLimiter({ points, durationSeconds, keyPrefix: redis.keys.key('rl', name), redis: redis.shared('limits') }),
+    close: () =>
+      closeInOrder(logger, [
+        ['push feed', () => pushFeed.close()],
+        ['push queue', () => pushQueue.close()],
+        ['subscriptions', () => subscriptions.close()],
+        ['store', () => store.close()],
+        ['redis connections', () => redis.close()],
+      ]),
+  };
+}
