@@ -10,6 +10,14 @@ export const DEFAULT_PUSH_HOSTS = [
   '*.push.apple.com',
 ];
 
+export interface RedisSentinelConfig {
+  sentinels: Array<{ host: string; port: number }>;
+  /** The master group name the sentinels monitor. */
+  name: string;
+  password: string | null;
+  sentinelPassword: string | null;
+}
+
 export interface PublisherKey {
   name: string;
   key: string;
@@ -24,6 +32,11 @@ export interface Config {
   redisUrl: string | null;
   /** How long start-up waits for REDIS_URL to answer before giving up (exit 2). */
   redisConnectTimeoutSeconds: number;
+  /** Redis found through Sentinel (REDIS_SENTINELS), instead of REDIS_URL. */
+  redisSentinel: RedisSentinelConfig | null;
+  /** A write is acknowledged only once this many replicas have it (WAIT); 0: on the primary's word. */
+  redisMinReplicas: number;
+  redisWaitTimeoutMs: number;
   publisherKeys: PublisherKey[];
   /** PUBLISHER_KEYS_FILE: where the keys are re-read from on SIGHUP or when the file changes; null: fixed keys. */
   publisherKeysFile: string | null;
@@ -178,6 +191,33 @@ function siteTopics(raw: string | undefined): { topics: Topic[]; topicNames: Rec
   return { topics, topicNames };
 }
 
+/** `host:port` (or `[v6]:port`, or a bare host on Sentinel's port 26379) entries of REDIS_SENTINELS. */
+function sentinelAddresses(raw: string | undefined): RedisSentinelConfig['sentinels'] {
+  return list(raw).map((entry) => {
+    const m = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::(\d{1,5}))?$/i.exec(entry);
+    const port = Number(m?.[3] ?? 26379);
+    if (!m || port < 1 || port > 65535) throw new ConfigError('REDIS_SENTINELS', `${JSON.stringify(entry)} is not host:port (comma-separated, e.g. sentinel-1:26379,sentinel-2:26379)`);
+    return { host: (m[1] ?? m[2])!, port };
+  });
+}
+
+function redisSentinel(env: Env, redisUrl: string | null): RedisSentinelConfig | null {
+  const sentinels = sentinelAddresses(env.REDIS_SENTINELS);
+  const name = env.REDIS_SENTINEL_NAME?.trim() ?? '';
+  const password = env.REDIS_PASSWORD ?? '';
+  const sentinelPassword = env.REDIS_SENTINEL_PASSWORD ?? '';
+  if (sentinels.length === 0) {
+    if (name) throw new ConfigError('REDIS_SENTINEL_NAME', 'needs REDIS_SENTINELS (the sentinels to ask for that master)');
+    if (password || sentinelPassword) {
+      throw new ConfigError(password ? 'REDIS_PASSWORD' : 'REDIS_SENTINEL_PASSWORD', 'only used with REDIS_SENTINELS (with REDIS_URL, put the password in the URL)');
+    }
+    return null;
+  }
+  if (redisUrl) throw new ConfigError('REDIS_SENTINELS', 'set REDIS_URL or REDIS_SENTINELS, not both');
+  if (!/^[\w.-]+$/.test(name)) throw new ConfigError('REDIS_SENTINEL_NAME', 'the master group name the sentinels monitor (e.g. mymaster), required with REDIS_SENTINELS');
+  return { sentinels, name, password: password || null, sentinelPassword: sentinelPassword || null };
+}
+
 function trustProxy(raw: string | undefined): Config['trustProxy'] {
   if (raw === undefined || raw.trim() === '') return undefined;
   const v = raw.trim();
@@ -196,6 +236,9 @@ export interface ConfigSources {
 export function loadConfig(env: Env, sources: ConfigSources): Config {
   const redisUrl = read(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'), '') || null;
   const readFile = sources.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const sentinel = redisSentinel(env, redisUrl);
+  const minReplicas = read(env, 'REDIS_MIN_REPLICAS', int(0, 100), 0);
+  if (minReplicas > 0 && !redisUrl && !sentinel) throw new ConfigError('REDIS_MIN_REPLICAS', 'needs Redis (REDIS_URL or REDIS_SENTINELS)');
   const { keys, generated, file: keysFile } = publisherKeys(env, sources.randomKey, readFile);
   const vapidSubject = read(
     env,
@@ -226,6 +269,9 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     host: read(env, 'HOST', z.string().min(1), '0.0.0.0'),
     redisUrl,
     redisConnectTimeoutSeconds: read(env, 'REDIS_CONNECT_TIMEOUT_SECONDS', int(1, 600), 10),
+    redisSentinel: sentinel,
+    redisMinReplicas: minReplicas,
+    redisWaitTimeoutMs: read(env, 'REDIS_WAIT_TIMEOUT_MS', int(1, 60_000), 1_000),
     publisherKeys: keys,
     publisherKeysFile: keysFile,
     generatedPublisherKey: generated,

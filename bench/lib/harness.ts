@@ -61,6 +61,24 @@ export function startServer(kind: Kind, env: Record<string, string> = {}): Promi
   });
 }
 
+/** Sends `msg` to every worker and collects each one's first answer of `type`. */
+export function askWorkers<T>(workers: Worker[], msg: unknown, type: string): Promise<T[]> {
+  return Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<T>((resolve) => {
+          const on = (m: { type: string }) => {
+            if (m.type !== type) return;
+            w.off('message', on);
+            resolve(m as T);
+          };
+          w.on('message', on);
+          w.postMessage(msg);
+        }),
+    ),
+  );
+}
+
 export class Load {
   private constructor(private readonly workers: Worker[]) {}
 
@@ -85,20 +103,7 @@ export class Load {
   }
 
   private ask<T>(msg: unknown, type: string): Promise<T[]> {
-    return Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<T>((resolve) => {
-            const on = (m: { type: string }) => {
-              if (m.type !== type) return;
-              w.off('message', on);
-              resolve(m as T);
-            };
-            w.on('message', on);
-            w.postMessage(msg);
-          }),
-      ),
-    );
+    return askWorkers<T>(this.workers, msg, type);
   }
 
   async count(seqs: number[]): Promise<number> {

@@ -346,6 +346,9 @@ export class NewsService {
         return { status: step.status, event: r.event, article, ...(audience ? { audience } : {}) };
       }
       if ('hold' in step && !(await this.store.commitHeld({ id, expected: state.article, held: { expected: state.held, next: step.hold } }))) continue;
+      // Nothing new was written (an idempotent retry, a refusal answered as such), or only a held version: the
+      // answer may follow a write that was answered 503, so it is given only once what it describes is durable.
+      await this.store.durable();
       return step.answer;
     }
     throw new ApiError('conflict', `Article ${id} is being changed concurrently; retry.`);

@@ -42,7 +42,7 @@ async function closeInOrder(logger: Logger, parts: Array<[string, () => Promise<
   }
 }
 
-/** Builds the engine the config asks for: Redis when REDIS_URL is set, memory otherwise. */
+/** Builds the engine the config asks for: Redis when REDIS_URL or REDIS_SENTINELS is set, memory otherwise. */
 export async function openEngine(config: Config, logger: Logger): Promise<Engine> {
   const retention = {
     maxEvents: config.historyMaxEvents,
@@ -50,7 +50,8 @@ export async function openEngine(config: Config, logger: Logger): Promise<Engine
     articleTtlSeconds: config.articleTtlSeconds,
   };
   const log = logger.child({ part: 'push' });
-  if (!config.redisUrl) {
+  const redisEndpoint = config.redisSentinel ?? config.redisUrl;
+  if (!redisEndpoint) {
     const store = new MemoryStore(retention);
     const subscriptions = new MemorySubscriptions();
     const pushQueue = new MemoryQueue<PushJob>(log);
@@ -65,7 +66,7 @@ export async function openEngine(config: Config, logger: Logger): Promise<Engine
       close: () => closeInOrder(logger, [['push feed', () => pushFeed.close()], ['push queue', () => pushQueue.close()], ['subscriptions', () => subscriptions.close()], ['store', () => store.close()]]),
     };
   }
-  const redis = new RedisFactory(config.redisUrl, logger);
+  const redis = new RedisFactory(redisEndpoint, logger, undefined, { minReplicas: config.redisMinReplicas, waitTimeoutMs: config.redisWaitTimeoutMs });
   const store = await RedisStore.open(redis, retention);
   const subscriptions = await RedisSubscriptions.open(redis);
   const pushQueue = new BullQueue<PushJob>('push', redis, log, config.pushTakeoverMs);

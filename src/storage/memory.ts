@@ -228,6 +228,9 @@ export class MemoryStore implements Store {
     this.assertOpen();
   }
 
+  /** Nothing to wait for: one process, nothing survives it anyway. */
+  async durable(): Promise<void> {}
+
   async close(): Promise<void> {
     this.closed = true;
     this.handlers.clear();

@@ -5,7 +5,7 @@ import type { Cursor, EventId, NewsEvent } from '../domain/event.ts';
 import type { HeldVersion } from '../domain/held.ts';
 import type { VersionRecord } from '../domain/history.ts';
 import { ALL_TOPICS, audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
-import type { RedisFactory } from './redis-connection.ts';
+import { isTransientReplyError, type RedisFactory } from './redis-connection.ts';
 import { COMMIT, COMMIT_HELD, READ_PAGE, TRIM } from './redis-scripts.ts';
 import {
   StoreUnavailableError,
@@ -32,7 +32,6 @@ const PAGE = 200;
 const TAIL_BATCH = 500;
 const TAIL_BLOCK_MS = 5_000;
 /** Replies by which Redis says it cannot take the command now, not that the command is wrong. */
-const REFUSED = /\b(NOREPLICAS|READONLY|LOADING|MASTERDOWN|OOM|TRYAGAIN)\b/;
 
 /** Field/value pairs of XINFO STREAM as a map. */
 function infoMap(reply: unknown[]): Map<string, unknown> {
@@ -101,7 +100,7 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof ReplyError && !REFUSED.test((err as Error).message)) throw err;
+      if (err instanceof ReplyError && !isTransientReplyError(err)) throw err;
       throw new StoreUnavailableError(err);
     }
   }
@@ -151,6 +150,7 @@ export class RedisStore implements Store {
         req.event && req.record ? JSON.stringify(req.record) : '',
       );
       if (result === null) return { ok: false };
+      await this.factory.replicated(); // REDIS_MIN_REPLICAS: acknowledged only once replicas have it
       if (!req.event) return { ok: true, event: null };
       return { ok: true, event: { id: result, ...req.event } };
     });
@@ -379,6 +379,10 @@ export class RedisStore implements Store {
     return this.guard(async () => {
       await this.redis.ping();
     });
+  }
+
+  durable(): Promise<void> {
+    return this.guard(() => this.factory.replicated());
   }
 
   /** Stops the tail; the connections themselves are closed by the factory's owner. */

@@ -120,6 +120,12 @@ export interface Store extends HeldStore {
   tail(handler: (event: NewsEvent) => void, onStart?: (position: EventId | null) => void): () => void;
   /** Small named values (the VAPID keys): set only when absent; returns the value now stored. */
   setIfAbsent(key: string, value: string): Promise<string>;
+  /**
+   * Resolves once everything this store holds so far is as durable as configured (Redis: on REDIS_MIN_REPLICAS
+   * replicas), so that an answer about existing state (an idempotent retry) never promises more than a write
+   * would. Throws StoreUnavailableError otherwise. `commit` does this itself.
+   */
+  durable(): Promise<void>;
   /** Throws when the backing service cannot serve. */
   ping(): Promise<void>;
   close(): Promise<void>;

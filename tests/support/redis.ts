@@ -28,12 +28,19 @@ export class TestRedis {
     readonly port: number,
     /** false: no AOF, so a restart comes back empty (as a Redis without persistence does). */
     private readonly persistent: boolean,
+    private readonly extraArgs: string[],
   ) {}
 
-  static async start(opts: { persistent?: boolean } = {}): Promise<TestRedis> {
-    const r = new TestRedis(await freePort(), opts.persistent ?? true);
+  /** `args` go to redis-server after the defaults (e.g. `--replicaof 127.0.0.1 <port>`). */
+  static async start(opts: { persistent?: boolean; args?: string[] } = {}): Promise<TestRedis> {
+    const r = new TestRedis(await freePort(), opts.persistent ?? true, opts.args ?? []);
     await r.startProcess();
     return r;
+  }
+
+  /** The running redis-server's process id (for memory samples), or null while it is stopped. */
+  get pid(): number | null {
+    return this.proc?.pid ?? null;
   }
 
   get url(): string {
@@ -45,7 +52,7 @@ export class TestRedis {
     if (this.proc) return;
     const proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']), ...this.extraArgs],
       { stdio: 'ignore' },
     );
     this.proc = proc;
@@ -67,6 +74,14 @@ export class TestRedis {
     }
   }
 
+  /** Sends `signal` to redis-server: SIGKILL (a crash; start it again with startProcess), SIGSTOP/SIGCONT (a stall). */
+  kill(signal: NodeJS.Signals): void {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    if (signal === 'SIGKILL') this.proc = null;
+    proc.kill(signal);
+  }
+
   /** Stops redis-server (an outage); the data stays in the dir. */
   async stopProcess(): Promise<void> {
     const proc = this.proc;
@@ -79,6 +94,7 @@ export class TestRedis {
         clearTimeout(timer);
         resolve();
       });
+      proc.kill('SIGCONT'); // a stalled server (SIGSTOP) must run to hear SIGTERM
       proc.kill('SIGTERM');
     });
   }

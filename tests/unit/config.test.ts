@@ -113,6 +113,39 @@ describe('configuration from the environment', () => {
     expect(load({ PUBLISHER_KEYS: 'cms:short,wire:a-long-enough-secret' }).weakPublisherKeys).toEqual(['cms']);
   });
 
+  it('finds Redis through Sentinel instead of a URL, and asks for replicas only with Redis', () => {
+    expect(load({})).toMatchObject({ redisSentinel: null, redisMinReplicas: 0, redisWaitTimeoutMs: 1000 });
+    expect(
+      load({
+        REDIS_SENTINELS: 'sentinel-1:26380, 10.0.0.7,[::1]:26381', REDIS_SENTINEL_NAME: 'newsroom', REDIS_PASSWORD: 'p', REDIS_SENTINEL_PASSWORD: 's',
+        REDIS_MIN_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '250',
+      }),
+    ).toMatchObject({
+      redisUrl: null,
+      redisSentinel: {
+        sentinels: [{ host: 'sentinel-1', port: 26380 }, { host: '10.0.0.7', port: 26379 }, { host: '::1', port: 26381 }],
+        name: 'newsroom', password: 'p', sentinelPassword: 's',
+      },
+      redisMinReplicas: 1,
+      redisWaitTimeoutMs: 250,
+    });
+    const refused: Array<[Record<string, string>, string]> = [
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+      [{ REDIS_SENTINELS: 's:26379' }, 'REDIS_SENTINEL_NAME'],
+      [{ REDIS_SENTINELS: 'http://s:26379', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+      [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+      [{ REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINEL_NAME'],
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_PASSWORD: 'p' }, 'REDIS_PASSWORD'],
+      [{ REDIS_MIN_REPLICAS: '1' }, 'REDIS_MIN_REPLICAS'],
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_MIN_REPLICAS: '-1' }, 'REDIS_MIN_REPLICAS'],
+      [{ REDIS_URL: 'redis://cache:6379', REDIS_WAIT_TIMEOUT_MS: '0' }, 'REDIS_WAIT_TIMEOUT_MS'],
+    ];
+    for (const [env, variable] of refused) {
+      expect(() => load(env), JSON.stringify(env)).toThrow(ConfigError);
+      expect(() => load(env), JSON.stringify(env)).toThrow(new RegExp(`^${variable}:`));
+    }
+  });
+
   it('refuses half a VAPID pair and a topic map that is not topics', () => {
     expect(() => load({ VAPID_PUBLIC_KEY: 'B'.repeat(87) })).toThrow(/VAPID_PRIVATE_KEY/);
     expect(() => load({ VAPID_PUBLIC_KEY: 'abc', VAPID_PRIVATE_KEY: 'k'.repeat(43) })).toThrow(/VAPID_PUBLIC_KEY/);

@@ -1,0 +1,1 @@
+export function hashId(id: string): number;
