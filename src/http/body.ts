@@ -115,7 +115,15 @@ export function jsonBody(): RequestHandler[] {
       }
       next();
     },
-    (req, res, next) => parse(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyError(err))),
+    (req, res, next) =>
+      parse(req, res, (err?: unknown) => {
+        if (err === undefined) return next();
+        // Read what is left of a refused body (a bomb stops being inflated at the limit): a connection closed with
+        // unread bytes is reset by the kernel, and the client would get ECONNRESET instead of the 4xx answer.
+        req.unpipe();
+        req.resume();
+        next(bodyError(err));
+      }),
     (req, _res, next) => {
       checkBodyShape(req.body);
       next();

@@ -32,6 +32,8 @@ const RETRACTION_DELAY_MS = 1_000;
  * figure without a push run; 128 in flight pushed only 1.4x more alerts per second and tripled that p99.
  */
 const CONCURRENCY = 16;
+/** How often a running batch looks again whether its article was withdrawn or replaced. */
+const RECHECK_MS = 250;
 const WORKERS = 2;
 /** Statuses that say: this subscription is gone. */
 const GONE = new Set([404, 410]);
@@ -92,6 +94,8 @@ export class PushEngine {
     const chain = event.article.supersedes ?? event.article.id;
     let ids: string[];
     if (event.type === 'article.retracted') {
+      // Recorded first: an alert delivered after the read below sees it and asks for its own withdrawal.
+      await this.subs.markWithdrawn(chain, event, this.opts.articleTtlSeconds);
       ids = await this.subs.deliveredTo(chain);
     } else {
       const now = new Date(this.clock());
@@ -119,7 +123,11 @@ export class PushEngine {
       done = [];
       delivered = [];
       await this.subs.markSent(key, d, this.opts.ttlSeconds);
-      if (event.type !== 'article.retracted') await this.subs.markDelivered(chain, g, this.opts.articleTtlSeconds);
+      if (event.type === 'article.retracted' || g.length === 0) return;
+      await this.subs.markDelivered(chain, g, this.opts.articleTtlSeconds);
+      // Alerts that landed after the withdrawal read who got the article: they get the withdrawal now, after them.
+      const withdrawal = await this.subs.withdrawalOf(chain);
+      if (withdrawal) await this.queue.addBulk([{ data: { kind: 'batch', event: withdrawal, ids: g }, opts: { jobId: `batch-${withdrawal.id}-late-${event.id}-${g[0]}` } }]);
     };
     // An alert for an article withdrawn or replaced meanwhile is not worth sending any more.
     const obsolete = async () => {
@@ -130,8 +138,30 @@ export class PushEngine {
     let dropped = await obsolete();
     let next = dropped ? todo.length : 0;
     if (dropped) this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length);
+    // Looked at again before a send once RECHECK_MS have passed (one look shared by every worker): a slow push
+    // service must not let a whole batch go out for an article withdrawn while its first requests were waiting.
+    let checkedAt = this.clock();
+    let checking: Promise<void> | null = null;
+    const recheck = () => {
+      if (!checking && !dropped && this.clock() - checkedAt >= RECHECK_MS) {
+        checking = obsolete()
+          .then((gone) => {
+            if (gone && !dropped) {
+              dropped = true;
+              this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length - next);
+            }
+          })
+          .finally(() => {
+            checkedAt = this.clock();
+            checking = null;
+          });
+      }
+      return checking ?? Promise.resolve();
+    };
     const worker = async () => {
       while (next < todo.length && !dropped) {
+        await recheck();
+        if (dropped || next >= todo.length) break;
         const s = todo[next++]!;
         const r = await this.sender.send(s.endpoint, s.keys, payload, headers);
         const outcome = await this.settle(event, r, attempt, s.id);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { NewsEvent } from '../domain/event.ts';
 import type { Topic } from '../domain/topic.ts';
 import type { RedisFactory } from '../storage/redis-connection.ts';
 import { StoreUnavailableError } from '../storage/store.ts';
@@ -104,6 +105,19 @@ export class RedisSubscriptions implements SubscriptionStore {
 
   deliveredTo(article: string) {
     return this.guard(() => this.redis.smembers(this.k('got', article)));
+  }
+
+  markWithdrawn(article: string, event: NewsEvent, ttlSeconds: number) {
+    return this.guard(async () => {
+      await this.redis.set(this.k('withdrawn', article), JSON.stringify(event), 'EX', ttlSeconds);
+    });
+  }
+
+  withdrawalOf(article: string) {
+    return this.guard(async () => {
+      const json = await this.redis.get(this.k('withdrawn', article));
+      return json ? (JSON.parse(json) as NewsEvent) : null;
+    });
   }
 
   markSent(eventId: string, ids: readonly string[], ttlSeconds: number) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { NewsEvent } from '../domain/event.ts';
 import type { Topic } from '../domain/topic.ts';
 import type { Preferences, Subscription } from './types.ts';
 
@@ -19,6 +20,13 @@ export interface SubscriptionStore {
   followersOf(topics: readonly Topic[]): Promise<string[]>;
   markDelivered(article: string, ids: readonly string[], ttlSeconds: number): Promise<void>;
   deliveredTo(article: string): Promise<string[]>;
+  /**
+   * Records that `article`'s alert is being withdrawn by `event`. The withdrawal fan-out records it before it reads
+   * deliveredTo, and an alert batch reads it after markDelivered: whichever comes second sees the other, so every
+   * phone that got the alert is sent the withdrawal after it (a duplicate is skipped by markSent/unsent).
+   */
+  markWithdrawn(article: string, event: NewsEvent, ttlSeconds: number): Promise<void>;
+  withdrawalOf(article: string): Promise<NewsEvent | null>;
   markSent(eventId: string, ids: readonly string[], ttlSeconds: number): Promise<void>;
   /** The ids among `ids` not yet marked sent for this event. */
   unsent(eventId: string, ids: readonly string[]): Promise<string[]>;
@@ -33,6 +41,7 @@ export class MemorySubscriptions implements SubscriptionStore {
   private readonly byTopic = new Map<Topic, Set<string>>();
   private readonly delivered = new Map<string, { ids: Set<string>; until: number }>();
   private readonly sent = new Map<string, { ids: Set<string>; until: number }>();
+  private readonly withdrawn = new Map<string, { event: NewsEvent; until: number }>();
 
   private index(s: Subscription, add: boolean): void {
     for (const t of s.topics) {
@@ -103,6 +112,17 @@ export class MemorySubscriptions implements SubscriptionStore {
 
   async deliveredTo(article: string) {
     return [...(this.delivered.get(article)?.ids ?? [])];
+  }
+
+  async markWithdrawn(article: string, event: NewsEvent, ttlSeconds: number) {
+    const now = Date.now();
+    for (const [k, v] of this.withdrawn) if (v.until < now) this.withdrawn.delete(k);
+    this.withdrawn.set(article, { event: structuredClone(event), until: now + ttlSeconds * 1000 });
+  }
+
+  async withdrawalOf(article: string) {
+    const w = this.withdrawn.get(article);
+    return w && w.until >= Date.now() ? structuredClone(w.event) : null;
   }
 
   async markSent(eventId: string, ids: readonly string[], ttlSeconds: number) {

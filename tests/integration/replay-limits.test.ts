@@ -270,5 +270,5 @@ describe('a live socket that stops reading', () => {
     } finally {
       await srv.close();
     }
-  });
+  }, 60_000);
 });

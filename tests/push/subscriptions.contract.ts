@@ -85,5 +85,13 @@ export function describeSubscriptionsContract(name: string, make: () => Promise<
       expect(await subs.unsent('ev-2', ['s2'])).toEqual(['s2']);
       expect(await subs.unsent('ev-1', [])).toEqual([]);
     });
+
+    it('remembers the withdrawal of an article, per article, as the event that withdrew it', async () => {
+      expect(await subs.withdrawalOf('art-9')).toBeNull();
+      const event = { id: '17-0', type: 'article.retracted' as const, at: new Date().toISOString(), topics: ['world'], article: { id: 'art-9' } };
+      await subs.markWithdrawn('art-9', event as never, 60);
+      expect(await subs.withdrawalOf('art-9')).toEqual(event);
+      expect(await subs.withdrawalOf('art-10')).toBeNull();
+    });
   });
 }

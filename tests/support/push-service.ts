@@ -44,6 +44,8 @@ export class PushService {
   private readonly answers = new Map<string, Answer[]>();
   /** Delay for every answer (a slow push service). */
   delayMs = 0;
+  /** While set, every answer waits for it (after delayMs): a push service holding requests until a test lets go. */
+  gate: Promise<void> | null = null;
   /** Benchmarks: fully check (VAPID and decryption) only this many pushes, then just count and accept. */
   checkUpTo = Number.POSITIVE_INFINITY;
   /** Pushes accepted, checked or not. */
@@ -62,9 +64,12 @@ export class PushService {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const answer = self!.handle(req.url ?? '', req.headers, Buffer.concat(chunks));
+        const gate = self!.gate;
         setTimeout(() => {
-          res.writeHead(answer.status, { ...(answer.retryAfter ? { 'Retry-After': answer.retryAfter } : {}), ...(answer.location ? { Location: answer.location } : {}) });
-          res.end();
+          void (gate ?? Promise.resolve()).then(() => {
+            res.writeHead(answer.status, { ...(answer.retryAfter ? { 'Retry-After': answer.retryAfter } : {}), ...(answer.location ? { Location: answer.location } : {}) });
+            res.end();
+          });
         }, answer.delayMs ?? self!.delayMs);
       });
     });
