@@ -1,13 +1,14 @@
 // The alerts page: pick topics, see alerts arrive live, updated in place and withdrawn, and opt in to Web Push.
 // Article HTML is rendered only after DOMPurify; every other field is set as text.
 import DOMPurify from '/vendor/purify.js';
-import { ALL_TOPICS, NewsPush, setDirection } from '/client/newspush.js';
+import { ALL_TOPICS, cleanLanguages, fallbackOf, NewsPush, setDirection, storyOf } from '/client/newspush.js';
 import { setupPush } from '/push.js';
 
 const TOPICS_KEY = 'newspush.topics';
+const LANGUAGES_KEY = 'newspush.languages';
 const $ = (id) => document.getElementById(id);
 const feed = $('feed');
-/** articleId -> the newest version shown */
+/** storyId -> the version shown: one card per story, in the reader's best language (the server decides which). */
 const shown = new Map();
 
 const URGENCY = { 1: 'Flash', 2: 'Breaking', 3: 'Urgent' };
@@ -45,7 +46,7 @@ function safeUrl(u) {
 function render(a) {
   const retracted = a.status === 'retracted';
   const urgency = URGENCY[a.urgency];
-  const node = el('article', { class: `alert urgency-${a.urgency}${retracted ? ' withdrawn' : ''}`, 'data-id': a.id, 'data-version': String(a.version), 'aria-labelledby': `h-${a.id}` });
+  const node = el('article', { class: `alert urgency-${a.urgency}${retracted ? ' withdrawn' : ''}`, 'data-id': a.id, 'data-story': storyOf(a), 'data-version': String(a.version), 'aria-labelledby': `h-${a.id}` });
   // The alert is laid out in its own language and direction; the page's labels (badge, time, topics) stay in the page's.
   setDirection(node, a.language);
   const meta = el('p', { class: 'meta', lang: document.documentElement.lang, dir: 'ltr' },
@@ -56,6 +57,8 @@ function render(a) {
   const link = safeUrl(a.url);
   const heading = el('h3', { id: `h-${a.id}` }, link && !retracted ? el('a', { href: link, text: a.headline }) : document.createTextNode(a.headline));
   node.append(meta, heading);
+  // A machine translation says so, in the page's language.
+  if (a.machineTranslated) node.append(el('p', { class: 'machine-translated', lang: document.documentElement.lang, dir: 'ltr', text: 'Automated translation' }));
   if (retracted) {
     node.append(el('p', { class: 'withdrawn-note', text: `Withdrawn${a.retraction?.reason ? `: ${a.retraction.reason}` : ''}` }));
     return node;
@@ -67,12 +70,13 @@ function render(a) {
   if (a.summary) node.append(el('p', { class: 'summary', text: a.summary }));
   const img = a.image && safeUrl(a.image.url);
   if (img) {
-    const { caption, credit } = a.image;
-    const figcaption = caption || credit
-      ? el('figcaption', {}, caption ? el('span', { class: 'caption', text: caption }) : null, caption && credit ? ' ' : null, credit ? el('span', { class: 'credit', text: `Photo: ${credit}` }) : null)
-      : null;
+    const figcaption = captionOf(a.image.caption, a.image.credit, 'Photo');
     // The caption (read with the figure) describes the picture; the alt text stays empty rather than repeating it.
     node.append(el('figure', {}, el('img', { src: img, alt: '', loading: 'lazy' }), figcaption));
+  }
+  for (const m of a.media ?? []) {
+    const video = m.type === 'video' ? renderVideo(m) : null;
+    if (video) node.append(video);
   }
   if (a.body) {
     const body = el('div', { class: 'body' });
@@ -82,9 +86,42 @@ function render(a) {
   return node;
 }
 
+/** Caption and credit of a picture or video. */
+function captionOf(caption, credit, kind) {
+  if (!caption && !credit) return null;
+  return el('figcaption', {}, caption ? el('span', { class: 'caption', text: caption }) : null, caption && credit ? ' ' : null, credit ? el('span', { class: 'credit', text: `${kind}: ${credit}` }) : null);
+}
+
+const durationFmt = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+
+/**
+ * A video as its poster with a play button (a real <button>, named after the video); nothing loads or plays until
+ * the reader presses it, and then the browser's own controls take over (no autoplay, no sound by surprise).
+ */
+function renderVideo(m) {
+  const src = safeUrl(m.url);
+  if (!src) return null;
+  const poster = m.poster && safeUrl(m.poster);
+  const label = `Play video${m.caption ? `: ${m.caption}` : ''}${m.duration ? ` (${durationFmt(m.duration)})` : ''}`;
+  const play = el('button', { type: 'button', class: 'play', 'aria-label': label },
+    poster ? el('img', { src: poster, alt: '', loading: 'lazy', width: m.width, height: m.height }) : null,
+    el('span', { class: 'play-icon', 'aria-hidden': 'true', text: '▶' }),
+    m.duration ? el('span', { class: 'duration', 'aria-hidden': 'true', text: durationFmt(m.duration) }) : null,
+  );
+  play.addEventListener('click', () => {
+    const video = el('video', { src, controls: 'controls', preload: 'metadata', playsinline: 'playsinline', poster: poster || undefined, width: m.width, height: m.height });
+    play.replaceWith(video);
+    video.focus();
+  });
+  return el('figure', { class: 'video' }, play, captionOf(m.caption, m.credit, 'Video'), el('a', { class: 'video-link', href: src, text: 'Open the video' }));
+}
+
 /** Whether `a` is older than, or the same as, what is shown (a withdrawal outranks the same version). */
 function isStale(current, a) {
   if (!current) return false;
+  // Another language of the story: the server sends the reader a version only when it is now their best one,
+  // and withdrawals only of the version they have.
+  if (current.id !== a.id) return false;
   if (a.version !== current.version) return a.version < current.version;
   return current.status === 'retracted' || current.status === a.status;
 }
@@ -94,13 +131,14 @@ const waiters = new Set();
 
 /** Shows a version: new alerts on top, newer versions in place, older ones ignored. */
 function show(a) {
-  if (isStale(shown.get(a.id), a)) return;
-  shown.set(a.id, a);
+  const story = storyOf(a);
+  if (isStale(shown.get(story), a)) return;
+  shown.set(story, a);
   const node = render(a);
-  const existing = feed.querySelector(`article[data-id="${CSS.escape(a.id)}"]`);
+  const existing = feed.querySelector(`article[data-story="${CSS.escape(story)}"]`);
   if (existing) existing.replaceWith(node);
   else feed.prepend(node);
-  if (a.supersedes) feed.querySelector(`article[data-id="${CSS.escape(a.supersedes)}"]`)?.remove();
+  if (a.supersedes) feed.querySelector(`article[data-story="${CSS.escape(a.supersedes)}"]`)?.remove();
   $('empty').hidden = shown.size > 0;
   for (const w of waiters) w();
 }
@@ -132,17 +170,17 @@ async function reload() {
   feed.setAttribute('aria-busy', 'true');
   const lists = await Promise.all(
     topics.map((t) =>
-      fetch(t === ALL_TOPICS ? '/api/v1/articles?limit=20' : `/api/v1/articles?topic=${encodeURIComponent(t)}&limit=20`)
+      fetch(`${t === ALL_TOPICS ? '/api/v1/articles?limit=20' : `/api/v1/articles?topic=${encodeURIComponent(t)}&limit=20`}${languages.length ? `&languages=${encodeURIComponent(languages.join(','))}` : ''}`)
         .then((r) => (r.ok ? r.json() : { articles: [] }))
         .catch(() => ({ articles: [] })),
     ),
   );
   if (gen !== reloads) return; // a newer reload has started: its answer wins
-  const keep = [...touched].map((id) => shown.get(id)).filter(Boolean);
+  const keep = [...touched].map((story) => shown.get(story)).filter(Boolean);
   feed.replaceChildren();
   shown.clear();
   const all = new Map();
-  for (const { articles } of lists) for (const a of articles) all.set(a.id, a);
+  for (const { articles } of lists) for (const a of articles) all.set(storyOf(a), a);
   [...all.values()].sort((a, b) => (a.publishedAt < b.publishedAt ? -1 : 1)).forEach(show);
   keep.forEach(show);
   $('empty').hidden = shown.size > 0;
@@ -150,10 +188,30 @@ async function reload() {
 }
 
 const STATE_TEXT = { idle: 'Pick a topic to follow', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
-const live = new NewsPush({ server: location.origin, topics });
+/** The reader's languages in order of preference: as chosen on this page, else the browser's. */
+function chosenLanguages() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(LANGUAGES_KEY) ?? 'null');
+    if (Array.isArray(saved)) return cleanLanguages(saved);
+  } catch {
+    // fall through to the browser's
+  }
+  return browserLanguages();
+}
+const browserLanguages = () => cleanLanguages(navigator.languages?.length ? navigator.languages : [navigator.language]);
+let languages = chosenLanguages();
+
+const live = new NewsPush({ server: location.origin, topics, languages });
 live.on('news', (e) => {
-  touched.add(e.article.id);
+  touched.add(storyOf(e.article));
   show(e.article);
+  // A withdrawn translation: the reader falls back to the next language they accept that the story still has.
+  const next = fallbackOf(e, languages);
+  if (next) {
+    void fetch(`/api/v1/articles/${encodeURIComponent(next)}`).then((r) => (r.ok ? r.json() : null)).then((r) => {
+      if (r?.article?.status === 'published' && shown.get(storyOf(r.article))?.id === e.article.id) show(r.article);
+    }).catch(() => undefined);
+  }
 });
 live.on('resync', () => void reload());
 live.on('state', (s) => {
@@ -223,7 +281,24 @@ function defaultTopics(siteTopics) {
   return broadest.length ? broadest : [ALL_TOPICS];
 }
 
+/** The language picker: tags in order of preference, the browser's by default. */
+function setupLanguages() {
+  const input = $('languages-input');
+  input.value = languages.join(', ');
+  $('languages-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const typed = input.value.split(',').map((l) => l.trim()).filter(Boolean);
+    languages = typed.length ? cleanLanguages(typed) : browserLanguages();
+    if (typed.length) localStorage.setItem(LANGUAGES_KEY, JSON.stringify(languages));
+    else localStorage.removeItem(LANGUAGES_KEY);
+    input.value = languages.join(', ');
+    $('languages-status').textContent = `Alerts in ${languages.join(', ')} first.`;
+    void reload().then(() => live.setLanguages(languages));
+  });
+}
+
 async function main() {
+  setupLanguages();
   const r = await fetch('/api/v1/topics').then((x) => x.json()).catch(() => ({ topics: [] }));
   for (const t of r.topics) if (t.name && t.name !== t.topic) names.set(t.topic, t.name);
   const siteTopics = r.topics.filter((t) => t.offered).map((t) => t.topic);
@@ -237,8 +312,8 @@ async function main() {
 /** Whether this page shows the alert a push carries (waiting a little: the live event may come after the push). */
 function pageShows(p, ms) {
   const covered = () => {
-    const a = shown.get(p.articleId);
-    if (!a || a.version < p.version) return false;
+    const a = shown.get(p.storyId ?? p.articleId);
+    if (!a || a.id !== p.articleId || a.version < p.version) return false;
     return p.type !== 'article.retracted' || a.status === 'retracted';
   };
   if (covered()) return Promise.resolve(true);

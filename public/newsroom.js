@@ -39,6 +39,8 @@ function article() {
     image,
     notify: form.elements.namedItem('notify').checked,
     changeNote: value('changeNote'),
+    translationOf: value('translationOf'),
+    machineTranslated: form.elements.namedItem('machineTranslated').checked,
   };
 }
 
@@ -51,13 +53,16 @@ function fill(a) {
   setValue('image.caption', a.image?.caption);
   setValue('image.credit', a.image?.credit);
   setValue('changeNote', '');
+  setValue('translationOf', a.translationOf);
+  form.elements.namedItem('machineTranslated').checked = a.machineTranslated === true;
   // A later version goes out by Web Push only when asked for (the contract's default).
   form.elements.namedItem('notify').checked = false;
 }
 
 function noteVersion(a) {
   known = a ? { id: a.id, version: a.version } : null;
-  $('version-note').textContent = a ? `Version ${a.version}, ${a.status}${a.status === 'retracted' ? '' : ` — an update makes version ${a.version + 1}`}` : '';
+  const story = a?.translationOf ? ` — ${a.machineTranslated ? 'Automated translation' : 'Translation'} of ${a.translationOf}` : '';
+  $('version-note').textContent = a ? `Version ${a.version}, ${a.status}${story}${a.status === 'retracted' ? '' : ` — an update makes version ${a.version + 1}`}` : '';
 }
 
 function clearErrors() {
@@ -155,7 +160,9 @@ form.addEventListener('submit', async (ev) => {
   if (action === 'publish') {
     json = await send('POST', '/api/v1/articles', { id, ...a, changeNote: undefined });
   } else if (action === 'update') {
-    const patch = { ...a, topics: a.topics.length ? a.topics : undefined };
+    // The story an article belongs to is fixed at its first publication: an update does not send it.
+    const { translationOf: _fixed, ...fields } = a;
+    const patch = { ...fields, topics: a.topics.length ? a.topics : undefined };
     if (known?.id === id) patch.ifVersion = known.version;
     json = await send('PATCH', `/api/v1/articles/${encodeURIComponent(id)}`, patch);
   } else {
