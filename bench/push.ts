@@ -5,7 +5,10 @@
  * same run. Then, with the whole server in its own process, the Socket.IO fan-out p99 to M clients with and
  * without a push run going on.
  *
- *   BENCH_SUBSCRIBERS=10000 BENCH_SOCKETS=2000 npm run bench:push
+ * Last, at scale: the whole server with 10,000 then 100,000 push subscriptions, on the memory engine and on
+ * Redis (BENCH_PUSH_ENGINES=redis,memory for both), pushes/s at each size (the largest should be no slower per push than the smallest).
+ *
+ *   BENCH_SUBSCRIBERS=10000 BENCH_SOCKETS=2000 BENCH_PUSH_SIZES=10000,100000 BENCH_PUSH_ENGINES=redis npm run bench:push
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent } from 'node:https';
@@ -21,6 +24,7 @@ import { MemoryQueue } from '../src/push/queue.ts';
 import { PushSender } from '../src/push/sender.ts';
 import { MemorySubscriptions } from '../src/push/subscriptions.ts';
 import { ensurePushTls } from '../tests/support/push-tls.ts';
+import { pushAtScale, type EngineKind, type ScaleRow } from './lib/push-scale.ts';
 import { socketLatencies } from './lib/socket-latency.ts';
 
 // The local push service's CA is trusted through NODE_EXTRA_CA_CERTS, read only at start: this re-runs the
@@ -29,6 +33,8 @@ if (!(await ensurePushTls())) process.exit();
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 2_000);
+const SIZES = (process.env.BENCH_PUSH_SIZES ?? '10000,100000').split(',').map(Number);
+const ENGINES = (process.env.BENCH_PUSH_ENGINES ?? 'redis').split(',') as EngineKind[];
 const children = new Set<ChildProcess>();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 process.on('SIGINT', () => process.exit(130));
@@ -142,10 +148,42 @@ async function socketsDuringPush(): Promise<void> {
   console.log(`\npush run in the full server: ${f(r.pushMs / 1000, 2)} s for ${f(SUBSCRIBERS)} pushes (${f(SUBSCRIBERS / (r.pushMs / 1000))}/s)`);
 }
 
-// BENCH_PART=engine or BENCH_PART=sockets runs one half.
+async function atScale(): Promise<void> {
+  const { proc, ready } = await child('./lib/push-service-child.ts');
+  const g0 = performance.now();
+  const { list } = await ask<{ list: Sub[] }>(proc, { type: 'subscribers', n: Math.max(...SIZES) });
+  console.log(`\n### Web Push at scale: the whole server, one alert to ${SIZES.map((n) => f(n)).join(' then ')} subscribers\n`);
+  console.log(`(${f(list.length)} subscribers' keys made by the push service in ${f((performance.now() - g0) / 1000, 1)} s)\n`);
+  const MB = (b: number | null) => (b === null ? '-' : f(b / 2 ** 20, 0));
+  console.log('| engine | subscribers | subscriptions added/s (Redis: store, memory: API) | time to last push accepted | pushes/s | pushes accepted | server RSS after GC, MB | server peak RSS, MB | Redis used_memory, MB |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const ratios: string[] = [];
+  for (const engine of ENGINES) {
+    const { rows, baseRss } = await pushAtScale({
+      engine, sizes: SIZES, subscriptions: list, pushHost: ready.host,
+      waitPushes: (n) => untilAccepted(proc, n, 600_000),
+      countPushes: async () => (await ask<{ accepted: number }>(proc, { type: 'count' })).accepted,
+      resetPushes: async () => void (await ask(proc, { type: 'reset' })),
+    });
+    let prev = 0;
+    const rate = (r: ScaleRow) => r.size / (r.pushMs / 1000);
+    for (const r of rows) {
+      console.log(`| ${engine} | ${f(r.size)} | ${f((r.size - prev) / (r.subscribeMs / 1000))} | ${f(r.pushMs / 1000, 2)} s | ${f(rate(r))} | ${f(r.accepted)} | ${MB(r.rss)} | ${MB(r.peakRss)} | ${MB(r.redisBytes)} |`);
+      prev = r.size;
+    }
+    const [small, big] = [rows[0]!, rows.at(-1)!];
+    ratios.push(`${engine}: pushes/s at ${f(big.size)} / at ${f(small.size)} = **${f(rate(big) / rate(small), 2)}x** (target >= 0.9); server RSS ${MB(baseRss)} MB with no subscriptions, ${f((big.rss - baseRss) / big.size / 1024, 2)} KB per subscription at ${f(big.size)}`);
+    for (const r of rows) if (r.accepted !== r.size) throw new Error(`${engine}: ${r.accepted} pushes accepted for ${r.size} subscribers`);
+  }
+  console.log(`\n${ratios.join('\n')}`);
+  proc.kill();
+}
+
+// BENCH_PART=engine, sockets or scale runs one part.
 const part = process.env.BENCH_PART;
-(part === 'sockets' ? Promise.resolve() : engineVersusNaive())
-  .then(() => (part === 'engine' ? undefined : socketsDuringPush()))
+(part === undefined || part === 'engine' ? engineVersusNaive() : Promise.resolve())
+  .then(() => (part === undefined || part === 'sockets' ? socketsDuringPush() : undefined))
+  .then(() => (part === undefined || part === 'scale' ? atScale() : undefined))
   .then(
     () => process.exit(0),
     (err) => {

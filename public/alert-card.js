@@ -2,6 +2,7 @@
 // Article HTML is rendered only after DOMPurify, with the API's sanitiser rules; every other field is set as text.
 import DOMPurify from '/vendor/purify.js';
 import { setDirection } from '/client/direction.js';
+import { storyOf } from '/client/newspush.js';
 
 export const URGENCY = { 1: 'Flash', 2: 'Breaking', 3: 'Urgent' };
 // The reader's locale decides: "3:04 PM" in en-US, "15:04" in en-GB.
@@ -63,13 +64,13 @@ export function sanitizeArticleHtml(html) {
 }
 
 /**
- * One alert as an <article>: heading, time, topics, summary, picture with caption and credit, body.
- * `topicName` gives a topic's display name.
+ * One alert as an <article>: heading, time, topics, the automated-translation label, summary, picture with caption
+ * and credit, videos (poster behind a play button), body. `topicName` gives a topic's display name.
  */
 export function renderAlert(a, { topicName = (t) => t } = {}) {
   const retracted = a.status === 'retracted';
   const urgency = URGENCY[a.urgency];
-  const node = el('article', { class: `alert urgency-${a.urgency}${retracted ? ' withdrawn' : ''}`, 'data-id': a.id, 'data-version': String(a.version), 'aria-labelledby': `h-${a.id}` });
+  const node = el('article', { class: `alert urgency-${a.urgency}${retracted ? ' withdrawn' : ''}`, 'data-id': a.id, 'data-story': storyOf(a), 'data-version': String(a.version), 'aria-labelledby': `h-${a.id}` });
   // The alert is laid out in its own language and direction; the page's labels (badge, time, topics) stay in the page's.
   setDirection(node, a.language);
   const meta = el('p', { class: 'meta', lang: document.documentElement.lang, dir: 'ltr' },
@@ -80,6 +81,8 @@ export function renderAlert(a, { topicName = (t) => t } = {}) {
   const link = safeUrl(a.url);
   const heading = el('h3', { id: `h-${a.id}` }, link && !retracted ? el('a', { href: link, text: a.headline }) : document.createTextNode(a.headline));
   node.append(meta, heading);
+  // A machine translation says so, in the page's language.
+  if (a.machineTranslated) node.append(el('p', { class: 'machine-translated', lang: document.documentElement.lang, dir: 'ltr', text: 'Automated translation' }));
   if (retracted) {
     node.append(el('p', { class: 'withdrawn-note', text: `Withdrawn${a.retraction?.reason ? `: ${a.retraction.reason}` : ''}` }));
     return node;
@@ -91,12 +94,13 @@ export function renderAlert(a, { topicName = (t) => t } = {}) {
   if (a.summary) node.append(el('p', { class: 'summary', text: a.summary }));
   const img = a.image && safeUrl(a.image.url);
   if (img) {
-    const { caption, credit } = a.image;
-    const figcaption = caption || credit
-      ? el('figcaption', {}, caption ? el('span', { class: 'caption', text: caption }) : null, caption && credit ? ' ' : null, credit ? el('span', { class: 'credit', text: `Photo: ${credit}` }) : null)
-      : null;
+    const figcaption = captionOf(a.image.caption, a.image.credit, 'Photo');
     // The caption (read with the figure) describes the picture; the alt text stays empty rather than repeating it.
     node.append(el('figure', {}, el('img', { src: img, alt: '', loading: 'lazy' }), figcaption));
+  }
+  for (const m of a.media ?? []) {
+    const video = m.type === 'video' ? renderVideo(m) : null;
+    if (video) node.append(video);
   }
   if (a.body) {
     const body = el('div', { class: 'body' });
@@ -104,4 +108,34 @@ export function renderAlert(a, { topicName = (t) => t } = {}) {
     node.append(el('details', {}, el('summary', { text: 'Read more' }), body));
   }
   return node;
+}
+
+/** Caption and credit of a picture or video. */
+function captionOf(caption, credit, kind) {
+  if (!caption && !credit) return null;
+  return el('figcaption', {}, caption ? el('span', { class: 'caption', text: caption }) : null, caption && credit ? ' ' : null, credit ? el('span', { class: 'credit', text: `${kind}: ${credit}` }) : null);
+}
+
+const durationFmt = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+
+/**
+ * A video as its poster with a play button (a real <button>, named after the video); nothing loads or plays until
+ * the reader presses it, and then the browser's own controls take over (no autoplay, no sound by surprise).
+ */
+function renderVideo(m) {
+  const src = safeUrl(m.url);
+  if (!src) return null;
+  const poster = m.poster && safeUrl(m.poster);
+  const label = `Play video${m.caption ? `: ${m.caption}` : ''}${m.duration ? ` (${durationFmt(m.duration)})` : ''}`;
+  const play = el('button', { type: 'button', class: 'play', 'aria-label': label },
+    poster ? el('img', { src: poster, alt: '', loading: 'lazy', width: m.width, height: m.height }) : null,
+    el('span', { class: 'play-icon', 'aria-hidden': 'true', text: '▶' }),
+    m.duration ? el('span', { class: 'duration', 'aria-hidden': 'true', text: durationFmt(m.duration) }) : null,
+  );
+  play.addEventListener('click', () => {
+    const video = el('video', { src, controls: 'controls', preload: 'metadata', playsinline: 'playsinline', poster: poster || undefined, width: m.width, height: m.height });
+    play.replaceWith(video);
+    video.focus();
+  });
+  return el('figure', { class: 'video' }, play, captionOf(m.caption, m.credit, 'Video'), el('a', { class: 'video-link', href: src, text: 'Open the video' }));
 }

@@ -1,18 +1,22 @@
 // The alerts page: pick topics, see alerts arrive live, updated in place and withdrawn, and opt in to Web Push.
 // Each alert is rendered by alert-card.js (article HTML only after DOMPurify; every other field as text).
 import { el, renderAlert } from '/alert-card.js';
-import { ALL_TOPICS, NewsPush } from '/client/newspush.js';
+import { ALL_TOPICS, cleanLanguages, fallbackOf, NewsPush, storyOf } from '/client/newspush.js';
 import { setupPush } from '/push.js';
 
 const TOPICS_KEY = 'newspush.topics';
+const LANGUAGES_KEY = 'newspush.languages';
 const $ = (id) => document.getElementById(id);
 const feed = $('feed');
-/** articleId -> the newest version shown */
+/** storyId -> the version shown: one card per story, in the reader's best language (the server decides which). */
 const shown = new Map();
 
 /** Whether `a` is older than, or the same as, what is shown (a withdrawal outranks the same version). */
 function isStale(current, a) {
   if (!current) return false;
+  // Another language of the story: the server sends the reader a version only when it is now their best one,
+  // and withdrawals only of the version they have.
+  if (current.id !== a.id) return false;
   if (a.version !== current.version) return a.version < current.version;
   return current.status === 'retracted' || current.status === a.status;
 }
@@ -22,13 +26,14 @@ const waiters = new Set();
 
 /** Shows a version: new alerts on top, newer versions in place, older ones ignored. */
 function show(a) {
-  if (isStale(shown.get(a.id), a)) return;
-  shown.set(a.id, a);
+  const story = storyOf(a);
+  if (isStale(shown.get(story), a)) return;
+  shown.set(story, a);
   const node = renderAlert(a, { topicName });
-  const existing = feed.querySelector(`article[data-id="${CSS.escape(a.id)}"]`);
+  const existing = feed.querySelector(`article[data-story="${CSS.escape(story)}"]`);
   if (existing) existing.replaceWith(node);
   else feed.prepend(node);
-  if (a.supersedes) feed.querySelector(`article[data-id="${CSS.escape(a.supersedes)}"]`)?.remove();
+  if (a.supersedes) feed.querySelector(`article[data-story="${CSS.escape(a.supersedes)}"]`)?.remove();
   $('empty').hidden = shown.size > 0;
   for (const w of waiters) w();
 }
@@ -60,17 +65,17 @@ async function reload() {
   feed.setAttribute('aria-busy', 'true');
   const lists = await Promise.all(
     topics.map((t) =>
-      fetch(t === ALL_TOPICS ? '/api/v1/articles?limit=20' : `/api/v1/articles?topic=${encodeURIComponent(t)}&limit=20`)
+      fetch(`${t === ALL_TOPICS ? '/api/v1/articles?limit=20' : `/api/v1/articles?topic=${encodeURIComponent(t)}&limit=20`}${languages.length ? `&languages=${encodeURIComponent(languages.join(','))}` : ''}`)
         .then((r) => (r.ok ? r.json() : { articles: [] }))
         .catch(() => ({ articles: [] })),
     ),
   );
   if (gen !== reloads) return; // a newer reload has started: its answer wins
-  const keep = [...touched].map((id) => shown.get(id)).filter(Boolean);
+  const keep = [...touched].map((story) => shown.get(story)).filter(Boolean);
   feed.replaceChildren();
   shown.clear();
   const all = new Map();
-  for (const { articles } of lists) for (const a of articles) all.set(a.id, a);
+  for (const { articles } of lists) for (const a of articles) all.set(storyOf(a), a);
   [...all.values()].sort((a, b) => (a.publishedAt < b.publishedAt ? -1 : 1)).forEach(show);
   keep.forEach(show);
   $('empty').hidden = shown.size > 0;
@@ -78,10 +83,30 @@ async function reload() {
 }
 
 const STATE_TEXT = { idle: 'Pick a topic to follow', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
-const live = new NewsPush({ server: location.origin, topics });
+/** The reader's languages in order of preference: as chosen on this page, else the browser's. */
+function chosenLanguages() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(LANGUAGES_KEY) ?? 'null');
+    if (Array.isArray(saved)) return cleanLanguages(saved);
+  } catch {
+    // fall through to the browser's
+  }
+  return browserLanguages();
+}
+const browserLanguages = () => cleanLanguages(navigator.languages?.length ? navigator.languages : [navigator.language]);
+let languages = chosenLanguages();
+
+const live = new NewsPush({ server: location.origin, topics, languages });
 live.on('news', (e) => {
-  touched.add(e.article.id);
+  touched.add(storyOf(e.article));
   show(e.article);
+  // A withdrawn translation: the reader falls back to the next language they accept that the story still has.
+  const next = fallbackOf(e, languages);
+  if (next) {
+    void fetch(`/api/v1/articles/${encodeURIComponent(next)}`).then((r) => (r.ok ? r.json() : null)).then((r) => {
+      if (r?.article?.status === 'published' && shown.get(storyOf(r.article))?.id === e.article.id) show(r.article);
+    }).catch(() => undefined);
+  }
 });
 live.on('resync', () => void reload());
 live.on('state', (s) => {
@@ -151,7 +176,24 @@ function defaultTopics(siteTopics) {
   return broadest.length ? broadest : [ALL_TOPICS];
 }
 
+/** The language picker: tags in order of preference, the browser's by default. */
+function setupLanguages() {
+  const input = $('languages-input');
+  input.value = languages.join(', ');
+  $('languages-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const typed = input.value.split(',').map((l) => l.trim()).filter(Boolean);
+    languages = typed.length ? cleanLanguages(typed) : browserLanguages();
+    if (typed.length) localStorage.setItem(LANGUAGES_KEY, JSON.stringify(languages));
+    else localStorage.removeItem(LANGUAGES_KEY);
+    input.value = languages.join(', ');
+    $('languages-status').textContent = `Alerts in ${languages.join(', ')} first.`;
+    void reload().then(() => live.setLanguages(languages));
+  });
+}
+
 async function main() {
+  setupLanguages();
   const r = await fetch('/api/v1/topics').then((x) => x.json()).catch(() => ({ topics: [] }));
   for (const t of r.topics) if (t.name && t.name !== t.topic) names.set(t.topic, t.name);
   const siteTopics = r.topics.filter((t) => t.offered).map((t) => t.topic);
@@ -165,8 +207,8 @@ async function main() {
 /** Whether this page shows the alert a push carries (waiting a little: the live event may come after the push). */
 function pageShows(p, ms) {
   const covered = () => {
-    const a = shown.get(p.articleId);
-    if (!a || a.version < p.version) return false;
+    const a = shown.get(p.storyId ?? p.articleId);
+    if (!a || a.id !== p.articleId || a.version < p.version) return false;
     return p.type !== 'article.retracted' || a.status === 'retracted';
   };
   if (covered()) return Promise.resolve(true);

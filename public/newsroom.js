@@ -78,6 +78,9 @@ function fields() {
     byline: value('byline'),
     image,
     notify: form.elements.namedItem('notify').checked,
+    // A translation names its original; the story an article belongs to is fixed at its first publication.
+    translationOf: value('translationOf'),
+    machineTranslated: form.elements.namedItem('machineTranslated').checked,
   };
 }
 
@@ -89,6 +92,8 @@ function fill(a) {
   setValue('image.caption', a.image?.caption);
   setValue('image.credit', a.image?.credit);
   setValue('changeNote', '');
+  setValue('translationOf', a.translationOf);
+  form.elements.namedItem('machineTranslated').checked = a.machineTranslated === true;
   quill.setContents(a.body ? quill.clipboard.convert({ html: a.body }) : [], 'silent');
   // A later version goes out by Web Push only when asked for (the contract's default).
   form.elements.namedItem('notify').checked = false;
@@ -101,14 +106,17 @@ function editing(a) {
   const stored = a !== null;
   const retracted = a?.status === 'retracted';
   $('editor-heading').textContent = stored ? `Editing: ${a.headline}` : 'New story';
+  const story = a?.translationOf ? ` ${a.machineTranslated ? 'Automated translation' : 'Translation'} of ${a.translationOf}.` : '';
   $('version-note').textContent = !stored ? 'The server gives the story its id when you publish.'
-    : retracted ? `Version ${a.version}, retracted: it can no longer be changed.`
-    : `Version ${a.version}, published ${when(a.publishedAt)} — an update makes version ${a.version + 1}.`;
+    : retracted ? `Version ${a.version}, retracted: it can no longer be changed.${story}`
+    : `Version ${a.version}, published ${when(a.publishedAt)} — an update makes version ${a.version + 1}.${story}`;
   $('publish').hidden = stored;
   $('update').hidden = !stored || retracted;
   $('retract').hidden = !stored || retracted;
   $('change-note-field').hidden = !stored || retracted;
   for (const c of form.elements) if (c.id !== 'retract' && c.tagName !== 'BUTTON') c.disabled = retracted;
+  // Which story an article belongs to is fixed at its first publication.
+  form.elements.namedItem('translationOf').readOnly = stored;
   quill.enable(!retracted);
   list.select(a?.id ?? null);
   if (stored) void showHistory(a.id);
@@ -168,8 +176,10 @@ form.addEventListener('submit', async (ev) => {
   if (needKey()) return;
   const f = fields();
   say(current ? 'Sending the update…' : 'Publishing…');
+  // An update does not send translationOf: the story an article belongs to is fixed at its first publication.
+  const { translationOf: _fixed, ...changes } = f;
   const r = current
-    ? await call('PATCH', `/api/v1/articles/${encodeURIComponent(current.id)}?audience=true`, { ...f, changeNote: value('changeNote'), ifVersion: current.version })
+    ? await call('PATCH', `/api/v1/articles/${encodeURIComponent(current.id)}?audience=true`, { ...changes, changeNote: value('changeNote'), ifVersion: current.version })
     : await call('POST', '/api/v1/articles?audience=true', f);
   if (!r.ok) return failed(r);
   unsaved = false;

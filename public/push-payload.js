@@ -9,6 +9,17 @@ const MAX_PLAINTEXT = MAX_PAYLOAD_BYTES - 103;
 const WORD_BOUNDARY_MIN_SHARE = 0.6;
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 const bytes = (s) => new TextEncoder().encode(s).length;
+const RTL_SCRIPTS = new Set(['Arab', 'Hebr', 'Thaa', 'Syrc', 'Nkoo', 'Adlm', 'Rohg', 'Mand', 'Samr']);
+
+/** The notification's direction, as the server's directionOf: `rtl` for a language written right to left. */
+export function directionOf(language) {
+  try {
+    const script = new Intl.Locale(language).maximize().script;
+    return !script ? 'auto' : RTL_SCRIPTS.has(script) ? 'rtl' : 'ltr';
+  } catch {
+    return 'auto';
+  }
+}
 
 /** Cuts plain text to at most `max` UTF-16 code units between whole characters, on a word boundary when one is near. */
 export function cutText(text, max) {
@@ -43,6 +54,10 @@ export function pushPayload(type, eventId, a) {
     image: retracted ? null : a.image?.url ?? null,
     urgency: a.urgency,
     ...(a.supersedes ? { supersedes: a.supersedes } : {}),
+    storyId: a.storyId ?? a.translationOf ?? a.id,
+    lang: a.language,
+    dir: directionOf(a.language),
+    ...(a.machineTranslated ? { machineTranslated: true } : {}),
   };
   let json = JSON.stringify(payload);
   for (let max = payload.body.length; bytes(json) > MAX_PLAINTEXT && max > 0; max = Math.floor(max * 0.8)) {

@@ -1,5 +1,5 @@
-// Service worker: shows Web Push alerts. The tag is the article (or the one it supersedes), so an update or a
-// withdrawal replaces the earlier notification instead of stacking. When a page of the site is open and visible
+// Service worker: shows Web Push alerts. The tag is the story (or the article it supersedes), so an update, a
+// translation or a withdrawal replaces the earlier notification instead of stacking. When a page of the site is open and visible
 // and already shows the alert, no notification is shown: the page is asked first (postMessage with a reply port).
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
@@ -46,7 +46,7 @@ async function handlePush(event) {
   if (answers.includes(true)) return;
   const options = {
     body: data.body || undefined,
-    tag: data.supersedes || data.articleId,
+    tag: data.supersedes || data.storyId || data.articleId,
     renotify: data.type !== 'article.retracted',
     silent: data.type === 'article.retracted',
     requireInteraction: data.urgency === 1 && data.type !== 'article.retracted',
@@ -54,6 +54,8 @@ async function handlePush(event) {
     data: { url: data.url || '/', articleId: data.articleId, version: data.version, type: data.type },
   };
   if (data.image) options.image = data.image;
+  if (data.lang) options.lang = data.lang;
+  if (data.dir) options.dir = data.dir;
   await self.registration.showNotification(data.title, options);
 }
 

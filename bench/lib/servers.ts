@@ -30,6 +30,8 @@ async function project(): Promise<void> {
       RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', HISTORY_MAX_EVENTS: '100000', PUSH_ENDPOINT_HOSTS: process.env.BENCH_PUSH_HOST ?? '',
       // The push bench points the server at the local push service, on loopback; its CA comes in NODE_EXTRA_CA_CERTS.
       PUSH_ALLOW_PRIVATE_NETWORKS: process.env.BENCH_PUSH_HOST ? 'true' : 'false',
+      // The memory engine unless a bench gives a Redis of its own (never the machine's Redis).
+      REDIS_URL: process.env.BENCH_REDIS_URL ?? '',
     },
     { randomKey: () => 'unused' },
   );

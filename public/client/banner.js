@@ -3,14 +3,15 @@
 //   <script type="module" src="https://push.example.com/client/banner.js" data-topics="world,business"></script>
 //
 // data-topics: what to follow (comma-separated; default every topic); data-max-urgency: the least urgent alert
-// shown (default 2: flash and breaking); data-position: top (default) or bottom. Or from a module:
+// shown (default 2: flash and breaking); data-position: top (default) or bottom; data-languages: in order of
+// preference, one alert per story in the best of them (default: the page's lang, then the browser's). Or from a module:
 // `createBanner({ topics, maxUrgency, position, server })`.
 //
 // The strip lives in a shadow root (its styles do not reach the page, the page's do not reach it), is an
 // aria-live region, is laid out in the alert's language and direction, and is dismissed with its button or Escape.
 // It follows its topics with the newspush client, so an alert that went out while the page was closed is shown
 // when the reader comes back.
-import { ALL_TOPICS, NewsPush, setDirection } from './newspush.js';
+import { ALL_TOPICS, cleanLanguages, NewsPush, setDirection, storyOf } from './newspush.js';
 
 const LABELS = {
   en: { 1: 'Flash', 2: 'Breaking', 3: 'Urgent', news: 'News', region: 'Breaking news', dismiss: 'Dismiss' },
@@ -66,9 +67,10 @@ function el(tag, props = {}, ...children) {
 
 /**
  * Mounts a banner on this page and starts following. Returns `{ client, element, close }`.
- * @param {{ topics?: string[], maxUrgency?: number, position?: 'top' | 'bottom', server?: string, transports?: string[] }} [o]
+ * @param {{ topics?: string[], maxUrgency?: number, position?: 'top' | 'bottom', server?: string, transports?: string[], languages?: string[] }} [o]
+ *   languages: in order of preference, each story in the best of them (default: the page's language, then the browser's)
  */
-export function createBanner({ topics = [ALL_TOPICS], maxUrgency = 2, position = 'top', server, transports } = {}) {
+export function createBanner({ topics = [ALL_TOPICS], maxUrgency = 2, position = 'top', server, transports, languages = [document.documentElement.lang, ...(navigator.languages ?? [])] } = {}) {
   const host = document.createElement('newspush-banner');
   host.dataset.position = position === 'bottom' ? 'bottom' : 'top';
   const root = host.attachShadow({ mode: 'open' });
@@ -116,14 +118,15 @@ export function createBanner({ topics = [ALL_TOPICS], maxUrgency = 2, position =
     });
     strip.append(el('span', { class: 'label' }, labels[a.urgency] ?? labels.news), headline, time, button);
     live.replaceChildren(strip);
-    current = { id: a.id, version: a.version, status: a.status };
+    current = { id: a.id, story: storyOf(a), version: a.version, status: a.status };
     for (const w of waiters) w();
   }
 
-  const client = new NewsPush({ topics, ...(server ? { server } : {}), ...(transports ? { transports } : {}) });
+  const client = new NewsPush({ topics, languages: cleanLanguages(languages.filter(Boolean)), ...(server ? { server } : {}), ...(transports ? { transports } : {}) });
   client.on('news', (event) => {
     const a = event.article;
-    const same = current && (current.id === a.id || current.id === a.supersedes);
+    // The same story: another version, a better translation of it (the server sends those only to its readers).
+    const same = current && (current.id === a.id || current.story === storyOf(a) || current.id === a.supersedes);
     if (same && (a.status === 'retracted' || a.urgency > maxUrgency)) return dismiss();
     if (a.status !== 'retracted' && a.urgency <= maxUrgency) show(a);
   });
@@ -163,8 +166,9 @@ const script = [...document.querySelectorAll('script[type="module"][src]')].find
 if (script) {
   const d = script.dataset;
   const topics = (d.topics ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const languages = (d.languages ?? '').split(',').map((l) => l.trim()).filter(Boolean);
   const start = () =>
-    createBanner({ topics: topics.length ? topics : [ALL_TOPICS], maxUrgency: Number(d.maxUrgency) || 2, position: d.position });
+    createBanner({ topics: topics.length ? topics : [ALL_TOPICS], maxUrgency: Number(d.maxUrgency) || 2, position: d.position, ...(languages.length ? { languages } : {}) });
   if (document.body) start();
   else addEventListener('DOMContentLoaded', start, { once: true });
 }

@@ -43,6 +43,46 @@ export { setDirection, textDirection } from './direction.js';
 
 const topicsKey = (topics) => [...topics].sort().join(',');
 
+/** The story an article belongs to: its original's id (translations share it). */
+export const storyOf = (article) => article.storyId ?? article.translationOf ?? article.id;
+
+const MAX_LANGUAGES = 10;
+
+/** A reader's languages as the server takes them: BCP 47 tags, canonical, no repeats, at most 10; [] for none. */
+export function cleanLanguages(list) {
+  const out = [];
+  for (const tag of list ?? []) {
+    try {
+      const [canonical] = Intl.getCanonicalLocales(String(tag).trim());
+      if (canonical && !out.includes(canonical)) out.push(canonical);
+    } catch {
+      // not a language tag: skipped
+    }
+  }
+  return out.slice(0, MAX_LANGUAGES);
+}
+
+/** Whether an article in `tag` serves a reader asking for `pref` (one may be a subtag of the other). */
+function languageMatches(tag, pref) {
+  const t = tag.toLowerCase();
+  const p = pref.toLowerCase();
+  return t === p || t.startsWith(`${p}-`) || p.startsWith(`${t}-`);
+}
+
+/**
+ * For a withdrawn version: the id of the version of its story the reader falls back to (the best of what is left
+ * in the languages they accept, else the original), or null when nothing is left.
+ */
+export function fallbackOf(event, languages = []) {
+  if (event?.type !== 'article.retracted' || !event.story) return null;
+  const left = event.story.versions.filter((v) => v.id !== event.article.id);
+  for (const pref of languages) {
+    const v = left.find((x) => languageMatches(x.language, pref));
+    if (v) return v.id;
+  }
+  return left.find((v) => v.id === event.story.id)?.id ?? null;
+}
+
 /** localStorage, or a stand-in when it is disabled (private modes, sandboxed frames). */
 function defaultStorage() {
   try {
@@ -56,12 +96,14 @@ function defaultStorage() {
 
 export class NewsPush extends EventTarget {
   /**
-   * @param {{ server?: string, topics?: string[], transports?: Array<'websocket' | 'sse'>, storage?: Storage }} [options]
+   * @param {{ server?: string, topics?: string[], languages?: string[], transports?: Array<'websocket' | 'sse'>, storage?: Storage }} [options]
    *   server: the newspush server's URL (default: where this module came from); topics: what to follow (default
-   *   every topic); transports: tried in order, SSE used when Socket.IO over WebSocket cannot connect.
+   *   every topic); languages: the reader's, in order of preference (one alert per story, in the best of them;
+   *   default none: the original); transports: tried in order, SSE used when Socket.IO over WebSocket cannot connect.
    */
-  constructor({ server = HOME, topics = [ALL_TOPICS], transports = ['websocket', 'sse'], storage = defaultStorage() } = {}) {
+  constructor({ server = HOME, topics = [ALL_TOPICS], languages = [], transports = ['websocket', 'sse'], storage = defaultStorage() } = {}) {
     super();
+    this.languages = cleanLanguages(languages);
     this.server = new URL(server.endsWith('/') ? server : `${server}/`, location.href).href;
     this.topics = [...new Set(topics)];
     this.transports = transports.filter((t) => t === 'websocket' || t === 'sse');
@@ -188,6 +230,12 @@ export class NewsPush extends EventTarget {
     this.connectNow();
   }
 
+  /** Changes the reader's languages; an open connection is made again with them (it replays from its cursor). */
+  setLanguages(languages) {
+    this.languages = cleanLanguages(languages);
+    if (this.state !== 'idle' && this.state !== 'closed' && this.topics.length > 0) this.connectNow();
+  }
+
   /** Takes one event: drops what was processed already, hands the rest out, moves the cursor. */
   receive(event) {
     if (typeof event?.id !== 'string' || !ID_RE.test(event.id)) return;
@@ -265,7 +313,7 @@ export class NewsPush extends EventTarget {
       reconnection: false, // our own backoff, so that every handshake carries the latest cursor
       forceNew: true,
       transports: ['websocket'],
-      auth: { topics: this.topics, ...(since ? { since } : {}) },
+      auth: { topics: this.topics, ...(since ? { since } : {}), ...(this.languages.length ? { languages: this.languages } : {}) },
     });
     socket.on('connect', h.live);
     socket.on('news', h.news);
@@ -286,6 +334,7 @@ export class NewsPush extends EventTarget {
     const u = this.url('api/v1/stream');
     u.searchParams.set('topics', this.topics.join(','));
     if (since) u.searchParams.set('since', since);
+    if (this.languages.length) u.searchParams.set('languages', this.languages.join(','));
     const source = new EventSource(u);
     source.onopen = h.live;
     source.onmessage = (m) => {

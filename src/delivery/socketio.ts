@@ -7,12 +7,16 @@ import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domai
 import { ALL_TOPICS, audienceOf, followedTopicSchema, matchesAny, MAX_TOPICS_PER_CONNECTION, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { languageListSchema } from '../domain/article.ts';
+import { readerGets } from '../domain/story.ts';
 import { consume } from '../ops/limits.ts';
 import { ClientGoneError, type LiveFeed } from './feed.ts';
 
 const subscribeSchema = z.strictObject({
   topics: z.array(followedTopicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`),
   since: cursorSchema.optional(),
+  /** Languages in order of preference: one alert per story, in the best of them (domain/story.ts). */
+  languages: languageListSchema.nullish(),
 });
 const unsubscribeSchema = z.strictObject({ topics: z.array(followedTopicSchema).max(MAX_TOPICS_PER_CONNECTION) });
 
@@ -20,6 +24,8 @@ type Ack = (answer: unknown) => void;
 
 interface ClientState {
   topics: Set<Topic>;
+  /** The socket's language preferences, as its language room names them ('' for none). */
+  languages: string;
   /** The last pending subscription change, if any (see serial()). */
   queue: Promise<unknown> | null;
   /** Subscription changes queued and not finished. */
@@ -89,6 +95,13 @@ function drained(socket: Socket): Promise<void> {
 }
 
 const room = (t: Topic) => `t:${t}`;
+/**
+ * Sockets with the same ordered languages share a room; an event of a story goes to the topic rooms except the
+ * language rooms for which it is not the best version (few distinct preferences, so still one encode per node).
+ */
+const LANG = 'l:';
+const langRoom = (languages: string) => LANG + languages;
+const prefsOf = (languages: string) => (languages === '' ? null : languages.split(','));
 
 function failure(err: unknown) {
   return { ok: false, ...errorBody(toApiError(err)) };
@@ -135,19 +148,29 @@ export class SocketIoChannel {
         const e = failure(err).error;
         next(Object.assign(new Error(e.message), { data: e }));
       };
-      const auth = socket.handshake.auth as { topics?: unknown; since?: unknown };
-      if (auth.topics === undefined && auth.since === undefined) return next();
-      const r = subscribeSchema.safeParse({ topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) });
+      const auth = socket.handshake.auth as { topics?: unknown; since?: unknown; languages?: unknown };
+      if (auth.topics === undefined && auth.since === undefined && auth.languages === undefined) return next();
+      const r = subscribeSchema.safeParse(handshakeSubscription(auth));
       if (!r.success) return refuse(validationError(r.error.issues, 'auth'));
       if (r.data.since === undefined) return next();
       consume(this.budget.limiter, this.addressOf(socket)).then(() => next(), refuse);
     });
+    // The language rooms in use (the adapter's rooms also hold one per socket: too many to scan per event).
+    const adapter = this.io.of('/').adapter;
+    adapter.on('create-room', (name: string) => name.startsWith(LANG) && this.langRooms.add(name));
+    adapter.on('delete-room', (name: string) => this.langRooms.delete(name));
     this.io.on('connection', (socket) => this.onConnection(socket));
     this.removeSink = feed.add((e) => this.deliver(e));
   }
 
+  private readonly langRooms = new Set<string>();
+
   private deliver(event: NewsEvent): void {
-    this.io.to([...audienceOf(event.topics), ALL_TOPICS].map(room)).emit('news', event);
+    const excluded: string[] = [];
+    for (const name of this.langRooms) {
+      if (!readerGets(event, prefsOf(name.slice(LANG.length)), true)) excluded.push(name);
+    }
+    this.io.to([...audienceOf(event.topics), ALL_TOPICS].map(room)).except(excluded).emit('news', event);
     this.metrics.deliveries.inc({ channel: 'socketio', kind: 'live' });
   }
 
@@ -248,18 +271,19 @@ export class SocketIoChannel {
   })();
 
   private onConnection(socket: Socket): void {
-    const state: ClientState = { topics: new Set(), queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket) };
+    const state: ClientState = { topics: new Set(), languages: '', queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket) };
     socket.data = state;
+    void socket.join(langRoom(''));
     this.metrics.connections.inc({ channel: 'socketio' });
     socket.on('disconnect', this.listeners.disconnect);
     socket.on('subscribe', this.listeners.subscribe);
     socket.on('unsubscribe', this.listeners.unsubscribe);
 
-    const auth = socket.handshake.auth as { topics?: unknown; since?: unknown };
+    const auth = socket.handshake.auth as { topics?: unknown; since?: unknown; languages?: unknown };
     // Nothing reads the handshake headers after the connection is made; they would stay for its lifetime.
     socket.handshake.headers = {};
     if (auth.topics !== undefined) {
-      this.serial(state, () => this.subscribe(socket, state, { topics: auth.topics, ...(auth.since !== undefined ? { since: auth.since } : {}) }, true)).catch((err) => {
+      this.serial(state, () => this.subscribe(socket, state, handshakeSubscription(auth), true)).catch((err) => {
         // Typically storage down during the replay, or a client that does not read: the client reconnects (with
         // backoff) and its cursor replays then.
         if (err instanceof ClientGoneError) return void socket.disconnect(true);
@@ -273,7 +297,13 @@ export class SocketIoChannel {
   private async subscribe(socket: Socket, state: ClientState, payload: unknown, fromHandshake = false) {
     const r = subscribeSchema.safeParse(payload);
     if (!r.success) throw validationError(r.error.issues);
-    const { topics, since } = r.data;
+    const { topics, since, languages } = r.data;
+    if (languages !== undefined) {
+      socket.leave(langRoom(state.languages));
+      state.languages = languages ? languages.join(',') : '';
+      void socket.join(langRoom(state.languages));
+    }
+    const prefs = prefsOf(state.languages);
     const all = new Set([...state.topics, ...topics]);
     if (all.size > MAX_TOPICS_PER_CONNECTION) {
       throw new ApiError('validation_failed', `A connection follows at most ${MAX_TOPICS_PER_CONNECTION} topics.`, [
@@ -298,6 +328,7 @@ export class SocketIoChannel {
       since,
       alreadyHas: (e) => deliveredUpTo !== null && compareIds(e.id, deliveredUpTo) <= 0 && matchesAny(before, e.topics),
       send: (e) => {
+        if (!readerGets(e, prefs, true)) return;
         socket.emit('news', e);
         this.metrics.deliveries.inc({ channel: 'socketio', kind: 'replay' });
       },
@@ -323,4 +354,13 @@ export class SocketIoChannel {
     this.io.disconnectSockets(true);
     this.io.engine.close();
   }
+}
+
+/** The subscription a handshake's `auth` asks for (its fields as given, for the schema to judge). */
+function handshakeSubscription(auth: { topics?: unknown; since?: unknown; languages?: unknown }) {
+  return {
+    topics: auth.topics,
+    ...(auth.since !== undefined ? { since: auth.since } : {}),
+    ...(auth.languages !== undefined ? { languages: auth.languages } : {}),
+  };
 }

@@ -6,17 +6,21 @@ import { cursorSchema, type NewsEvent } from '../domain/event.ts';
 import { matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { languageListParam } from '../domain/article.ts';
+import { readerGets } from '../domain/story.ts';
 import { consume } from '../ops/limits.ts';
 import { ClientGoneError, type LiveFeed } from './feed.ts';
 
 /** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
 const MAX_BUFFERED = 1024 * 1024;
 
-export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional() });
+export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional(), languages: languageListParam.optional() });
 
 interface SseClient {
   res: Response;
   topics: Topic[];
+  /** Ordered language preferences (null: none): one alert per story, in the best of them. */
+  languages: string[] | null;
   live: boolean;
 }
 
@@ -67,7 +71,7 @@ export class SseChannel {
   }
 
   /** Parses the query; throws validation_failed before anything is streamed. */
-  static parse(req: Request): { topics: Topic[]; since?: string } {
+  static parse(req: Request): { topics: Topic[]; since?: string; languages?: string[] } {
     const lastEventId = req.headers['last-event-id'];
     const query = { ...req.query, ...(typeof lastEventId === 'string' && lastEventId !== '' ? { since: lastEventId } : {}) };
     const r = streamQuery.safeParse(query);
@@ -77,7 +81,7 @@ export class SseChannel {
 
   handler(): RequestHandler {
     return async (req, res, next) => {
-      let q: { topics: Topic[]; since?: string };
+      let q: { topics: Topic[]; since?: string; languages?: string[] };
       try {
         q = SseChannel.parse(req);
         if (q.since !== undefined) await consume(this.historyLimiter, req.ip ?? '');
@@ -91,7 +95,7 @@ export class SseChannel {
         'X-Accel-Buffering': 'no',
       });
       res.flushHeaders();
-      const client: SseClient = { res, topics: q.topics, live: false };
+      const client: SseClient = { res, topics: q.topics, languages: q.languages ?? null, live: false };
       this.clients.add(client);
       this.metrics.connections.inc({ channel: 'sse' });
       const gone = new AbortController();
@@ -110,6 +114,7 @@ export class SseChannel {
           topics: q.topics,
           since: q.since,
           send: (e) => {
+            if (!readerGets(e, client.languages, true)) return;
             this.write(client, frame(e));
             this.metrics.deliveries.inc({ channel: 'sse', kind: 'replay' });
           },
@@ -133,7 +138,7 @@ export class SseChannel {
   private deliver(event: NewsEvent): void {
     let data: string | null = null;
     for (const c of this.clients) {
-      if (!c.live || !matchesAny(c.topics, event.topics)) continue;
+      if (!c.live || !matchesAny(c.topics, event.topics) || !readerGets(event, c.languages, true)) continue;
       data ??= frame(event);
       this.write(c, data);
       this.metrics.deliveries.inc({ channel: 'sse', kind: 'live' });

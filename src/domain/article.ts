@@ -13,6 +13,26 @@ export interface ArticleImage {
 
 export type ArticleStatus = 'published' | 'retracted';
 
+export type MediaRole = 'featured' | 'inline' | 'related';
+export type MediaType = 'image' | 'video';
+
+/** A picture or video of an article. `image` is the featured picture kept in step with `media` (see docs/api.md). */
+export interface ArticleMedia {
+  role: MediaRole;
+  type: MediaType;
+  url: string;
+  width: number | null;
+  height: number | null;
+  caption: string | null;
+  credit: string | null;
+  /** Video only: a still to show before playing. */
+  poster: string | null;
+  /** Video only: seconds. */
+  duration: number | null;
+}
+
+export const MAX_MEDIA = 20;
+
 /** An article in its latest version, as stored and as sent to subscribers. */
 export interface Article {
   id: string;
@@ -37,6 +57,14 @@ export interface Article {
   supersedes?: string | null;
   /** Id of the article that replaced this one; such an article leaves the listings. */
   supersededBy?: string | null;
+  /** Id of the original this article translates; null for an original. Fixed at first publication. */
+  translationOf?: string | null;
+  /** Server-set: the original's id for a translation, the article's own id otherwise (absent on old records). */
+  storyId?: string;
+  machineTranslated?: boolean;
+  media?: ArticleMedia[];
+  /** Server-set on an original: its live translations, language -> article id. */
+  translations?: Record<string, string>;
   /** Name of the publisher whose write made this version; stored, shown only to publishers (never in events). */
   updatedBy?: string | null;
 }
@@ -62,6 +90,18 @@ export const languageSchema = z.string().transform((tag, ctx) => {
   return z.NEVER;
 });
 
+export const MAX_LANGUAGES = 10;
+
+/** A reader's languages in order of preference, as a list (Socket.IO, Web Push). */
+export const languageListSchema = z.array(languageSchema).min(1).max(MAX_LANGUAGES, `at most ${MAX_LANGUAGES} languages`);
+
+/** The same as a comma-separated query parameter (`languages=ar,en`). */
+export const languageListParam = z
+  .string()
+  .max(400)
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(languageListSchema);
+
 export const articleIdSchema = z.string().regex(ARTICLE_ID_RE, 'an id matching [A-Za-z0-9][A-Za-z0-9._:-]{0,127}');
 
 const imageSchema = z.strictObject({
@@ -69,6 +109,29 @@ const imageSchema = z.strictObject({
   caption: plain(1000).nullish(),
   credit: plain(300).nullish(),
 });
+
+const dimension = z.number().int().min(1).max(100_000);
+const mediaSchema = z
+  .strictObject({
+    role: z.enum(['featured', 'inline', 'related']),
+    type: z.enum(['image', 'video']),
+    url: httpUrl,
+    width: dimension.nullish(),
+    height: dimension.nullish(),
+    caption: plain(1000).nullish(),
+    credit: plain(300).nullish(),
+    poster: httpUrl.nullish(),
+    duration: z.number().min(0).max(86_400).nullish(),
+  })
+  .refine((m) => m.type === 'video' || (m.poster == null && m.duration == null), {
+    message: 'poster and duration are for videos',
+    path: ['poster'],
+  });
+
+const mediaListSchema = z
+  .array(mediaSchema)
+  .max(MAX_MEDIA, `at most ${MAX_MEDIA} entries`)
+  .refine((list) => list.filter((m) => m.role === 'featured').length <= 1, 'at most one featured entry');
 
 const bodySchema = z
   .string()
@@ -85,25 +148,50 @@ const editableFields = {
   language: languageSchema,
   byline: plain(300).nullish(),
   image: imageSchema.nullish(),
+  media: mediaListSchema.nullish(),
+  machineTranslated: z.boolean(),
   publishedAt: z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time' }),
   changeNote: plain(280).nullish(),
   notify: z.boolean(),
 };
 
-/** What publishers send to `POST /api/v1/articles`. Unknown fields are refused so typos do not vanish silently. */
-export const articleInputSchema = z.strictObject({
+/** The fields of a publication, before the story rules (kept unrefined so the draft can be derived from it). */
+const articleInputObject = z.strictObject({
   id: articleIdSchema,
   version: z.number().int().min(1).optional(),
+  /** The original this article translates (fixed at first publication; see news/stories.ts for the rules). */
+  translationOf: articleIdSchema.nullish(),
   ...editableFields,
   urgency: editableFields.urgency.optional(),
   language: editableFields.language.optional(),
   publishedAt: editableFields.publishedAt.optional(),
   notify: editableFields.notify.optional(),
+  machineTranslated: editableFields.machineTranslated.optional(),
 });
+
+/** The rules of one publication on its own (the rules needing the store are in news/stories.ts). */
+function publicationRules(
+  a: z.infer<typeof articleInputObject> | Omit<z.infer<typeof articleInputObject>, 'id'> & { id?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (a.translationOf != null && a.translationOf === a.id) {
+    ctx.addIssue({ code: 'custom', path: ['translationOf'], message: 'an article cannot translate itself' });
+  }
+  if (a.machineTranslated && a.translationOf == null) {
+    ctx.addIssue({ code: 'custom', path: ['machineTranslated'], message: 'only a translation (translationOf) can be machine translated' });
+  }
+  imageAgreesWithMedia(a, ctx);
+}
+
+/** What publishers send to `POST /api/v1/articles`. Unknown fields are refused so typos do not vanish silently. */
+export const articleInputSchema = articleInputObject.superRefine(publicationRules);
 export type ArticleInput = z.infer<typeof articleInputSchema>;
 
-/** A publication that may leave the id to the server (POST /api/v1/articles without `id`). */
-export const articleDraftSchema = articleInputSchema.partial({ id: true });
+/**
+ * A publication that may leave the id to the server (POST /api/v1/articles without `id`). Derived from the
+ * unrefined object (zod 4 refuses `.partial()` on a refined one), with the same rules.
+ */
+export const articleDraftSchema = articleInputObject.partial({ id: true }).superRefine(publicationRules);
 
 /** What publishers send to `PATCH /api/v1/articles/:id`. */
 export const articlePatchSchema = z
@@ -118,11 +206,26 @@ export const articlePatchSchema = z
     language: editableFields.language.optional(),
     byline: editableFields.byline,
     image: editableFields.image,
+    media: editableFields.media,
+    machineTranslated: editableFields.machineTranslated.optional(),
     publishedAt: editableFields.publishedAt.optional(),
     changeNote: editableFields.changeNote,
     notify: editableFields.notify.optional(),
-  });
+  })
+  .superRefine(imageAgreesWithMedia);
 export type ArticlePatch = z.infer<typeof articlePatchSchema>;
+
+/** `image` and the featured entry of `media`, when both are sent, must name the same picture. */
+function imageAgreesWithMedia(
+  a: { image?: { url: string } | null; media?: Array<{ role: string; type: string; url: string; poster?: string | null }> | null },
+  ctx: z.RefinementCtx,
+): void {
+  const featured = a.media?.find((m) => m.role === 'featured');
+  if (!a.image || !featured) return;
+  if (featuredPicture(featured) !== a.image.url) {
+    ctx.addIssue({ code: 'custom', path: ['image', 'url'], message: "differs from media's featured entry; send one of them, or the same picture in both" });
+  }
+}
 
 export const retractionSchema = z.strictObject({ reason: plain(1000).nullish() });
 
@@ -150,7 +253,7 @@ export function sanitizeBody(html: string): string {
 
 /** The fields that make two versions "the same content" for idempotent retries. */
 export function contentOf(a: Article): unknown {
-  const { updatedAt: _u, status: _s, retraction: _r, supersededBy: _b, updatedBy: _p, ...content } = a;
+  const { updatedAt: _u, status: _s, retraction: _r, supersededBy: _b, translations: _t, updatedBy: _p, ...content } = a;
   return content;
 }
 
@@ -175,6 +278,42 @@ function image(i: z.infer<typeof imageSchema> | null | undefined): ArticleImage 
   return i ? { url: i.url, caption: i.caption ?? null, credit: i.credit ?? null } : null;
 }
 
+type MediaInput = z.infer<typeof mediaSchema>;
+
+/** The picture a featured entry shows: an image itself, a video's poster. */
+function featuredPicture(m: { type: string; url: string; poster?: string | null }): string | null {
+  return m.type === 'image' ? m.url : m.poster ?? null;
+}
+
+function mediaEntry(m: MediaInput): ArticleMedia {
+  return {
+    role: m.role,
+    type: m.type,
+    url: m.url,
+    width: m.width ?? null,
+    height: m.height ?? null,
+    caption: m.caption ?? null,
+    credit: m.credit ?? null,
+    poster: m.poster ?? null,
+    duration: m.duration ?? null,
+  };
+}
+
+/**
+ * Keeps `image` and `media` in step: an `image` sent alone becomes the featured media entry; a featured entry
+ * (its picture, or a video's poster) fills `image`. Exported for the ninjs mapping.
+ */
+export function mediaInStep(img: ArticleImage | null, list: ArticleMedia[]): { image: ArticleImage | null; media: ArticleMedia[] } {
+  const featured = list.find((m) => m.role === 'featured');
+  if (featured) {
+    const url = featuredPicture(featured);
+    return { image: url ? { url, caption: featured.caption, credit: featured.credit } : img, media: list };
+  }
+  if (!img) return { image: null, media: list };
+  const entry: ArticleMedia = { role: 'featured', type: 'image', url: img.url, width: null, height: null, caption: img.caption, credit: img.credit, poster: null, duration: null };
+  return { image: img, media: [entry, ...list] };
+}
+
 /**
  * Builds the stored article from a validated publication. `existing` is the current version, if any:
  * it supplies the defaults that depend on history (version, publishedAt, notify).
@@ -192,7 +331,10 @@ export function buildArticle(input: ArticleInput, existing: Article | null, now:
     urgency: input.urgency ?? 5,
     language: input.language ?? 'en',
     byline: input.byline ?? null,
-    image: image(input.image),
+    ...mediaInStep(image(input.image), (input.media ?? []).map(mediaEntry)),
+    translationOf: input.translationOf ?? existing?.translationOf ?? null,
+    storyId: input.translationOf ?? existing?.translationOf ?? input.id,
+    machineTranslated: input.machineTranslated ?? false,
     publishedAt: input.publishedAt ? new Date(input.publishedAt).toISOString() : existing?.publishedAt ?? now.toISOString(),
     changeNote: input.changeNote ?? null,
     // Only a first publication alerts by default; later versions must ask for it. A retry of the current version
@@ -201,6 +343,7 @@ export function buildArticle(input: ArticleInput, existing: Article | null, now:
     updatedAt: now.toISOString(),
     status: 'published',
     ...(existing?.supersedes ? { supersedes: existing.supersedes } : {}),
+    ...(existing?.translations ? { translations: existing.translations } : {}),
   };
 }
 
@@ -222,7 +365,13 @@ export function applyPatch(existing: Article, patch: ArticlePatch, now: Date): A
   if (fields.urgency !== undefined) next.urgency = fields.urgency;
   if (fields.language !== undefined) next.language = fields.language;
   if (fields.byline !== undefined) next.byline = fields.byline;
-  if (fields.image !== undefined) next.image = image(fields.image);
+  if (fields.media !== undefined) Object.assign(next, mediaInStep(null, (fields.media ?? []).map(mediaEntry)));
+  if (fields.image !== undefined) {
+    // A new image replaces the featured entry (unless media was sent too: the schema made them agree).
+    const rest = (next.media ?? []).filter((m) => m.role !== 'featured' || fields.media != null);
+    Object.assign(next, mediaInStep(image(fields.image), rest));
+  }
+  if (fields.machineTranslated !== undefined) next.machineTranslated = fields.machineTranslated;
   if (fields.publishedAt !== undefined) next.publishedAt = new Date(fields.publishedAt).toISOString();
   if (fields.changeNote !== undefined) next.changeNote = fields.changeNote;
   if (fields.notify !== undefined) next.notify = fields.notify;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Article } from './article.ts';
+import type { Story } from './story.ts';
 import type { Topic } from './topic.ts';
 
 export type EventType = 'article.published' | 'article.updated' | 'article.retracted';
@@ -18,6 +19,8 @@ export interface NewsEvent {
   at: string;
   topics: Topic[];
   article: Article;
+  /** The article's story (original and translations) as it is after this event; see domain/story.ts. */
+  story?: Story;
 }
 
 /** An event before the log has given it an id. */

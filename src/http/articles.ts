@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { articleIdSchema, languageSchema, publicArticle, type Article } from '../domain/article.ts';
+import { articleIdSchema, languageListParam, languageSchema, publicArticle, type Article } from '../domain/article.ts';
 import { ApiError, parseOrThrow } from '../domain/errors.ts';
 import { topicSchema } from '../domain/topic.ts';
 import type { NewsService, WriteResult } from '../news/service.ts';
@@ -30,6 +30,8 @@ export const listQuery = z.object({
   topic: topicSchema.optional(),
   language: languageSchema.optional(),
   status: z.enum(['published', 'retracted', 'all']).default('published'),
+  /** Ordered language preferences: one entry per story, in the best of them (pages by the same cursor). */
+  languages: languageListParam.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: cursorParam.optional(),
 });

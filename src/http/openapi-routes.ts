@@ -40,6 +40,24 @@ export interface RouteDoc {
 
 const nullableString = z.string().nullable();
 
+const mediaView = z
+  .object({
+    role: z.enum(['featured', 'inline', 'related']),
+    type: z.enum(['image', 'video']),
+    url: z.string(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    caption: nullableString,
+    credit: nullableString,
+    poster: nullableString.meta({ description: 'Videos: a still shown before playing.' }),
+    duration: z.number().nullable().meta({ description: 'Videos: seconds.' }),
+  })
+  .meta({ id: 'Media' });
+
+const storyView = z
+  .object({ id: z.string(), versions: z.array(z.object({ id: z.string(), language: z.string() })) })
+  .meta({ id: 'Story', description: "The article's story (original and translations) as it is after the event: its live versions." });
+
 export const articleView = z
   .object({
     id: z.string(),
@@ -61,6 +79,11 @@ export const articleView = z
     retraction: z.object({ reason: nullableString }).optional(),
     supersedes: nullableString.optional(),
     supersededBy: nullableString.optional(),
+    translationOf: nullableString.optional().meta({ description: 'Id of the original this article translates; null for an original.' }),
+    storyId: z.string().optional().meta({ description: "The original's id for a translation, the article's own id otherwise." }),
+    machineTranslated: z.boolean().optional(),
+    media: z.array(mediaView).optional(),
+    translations: z.record(z.string(), z.string()).optional().meta({ description: 'On an original: its live translations, language -> article id.' }),
     updatedBy: nullableString.optional().meta({ description: 'The publisher whose write made this version (only with a publisher key).' }),
   })
   .meta({ id: 'Article' });
@@ -72,6 +95,7 @@ export const eventView = z
     at: z.string(),
     topics: z.array(z.string()),
     article: articleView,
+    story: storyView.optional(),
   })
   .meta({ id: 'Event' });
 

@@ -20,6 +20,9 @@ import type { Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { ArticleQuery, ListPosition } from '../storage/store.ts';
 import type { Store } from '../storage/store.ts';
+import { bestVersion, storyIdOf, versionsOf, type Story } from '../domain/story.ts';
+import { matchesAny } from '../domain/topic.ts';
+import { Stories } from './stories.ts';
 import { heldAfter, holdAnswer, mustHold, retractedError, type ArticleState, type HoldResult } from './holds.ts';
 import { generateArticleId, type RandomSource } from './ids.ts';
 
@@ -113,9 +116,11 @@ export class NewsService {
   private readonly random: RandomSource;
   private readonly logger: Logger | null;
   private countAudience: AudienceCounter = async () => NOBODY;
+  private readonly stories: Stories;
 
   constructor(deps: NewsServiceDeps) {
     this.store = deps.store;
+    this.stories = new Stories(deps.store);
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? randomBytes;
     this.logger = deps.logger ?? null;
@@ -132,12 +137,59 @@ export class NewsService {
     return a;
   }
 
-  /** A page of a listing, newest first; `next` is where the following page starts. */
-  async list(query: ArticleQuery): Promise<ArticlePage> {
-    const found = await this.store.listArticles({ ...query, limit: query.limit + 1 });
-    const articles = found.slice(0, query.limit);
-    const last = articles[articles.length - 1];
-    return { articles, next: found.length > query.limit && last ? { updatedAt: last.updatedAt, id: last.id } : null };
+  /**
+   * A page of a listing, newest first; `next` is where the following page starts. With `languages`, one entry per
+   * story: the version in the reader's most preferred language (else the original), at the position of the story's
+   * newest version in this listing, so that pages never repeat a story.
+   */
+  async list(query: ArticleQuery & { languages?: string[] }): Promise<ArticlePage> {
+    const { languages, ...q } = query;
+    if (!languages) {
+      const found = await this.store.listArticles({ ...q, limit: q.limit + 1 });
+      const articles = found.slice(0, q.limit);
+      const last = articles[articles.length - 1];
+      return { articles, next: found.length > q.limit && last ? { updatedAt: last.updatedAt, id: last.id } : null };
+    }
+    const out: Article[] = [];
+    let lastRow: ListPosition | null = null;
+    let after = q.after;
+    let more = true;
+    while (more && out.length <= q.limit) {
+      const rows = await this.store.listArticles({ ...q, ...(after ? { after } : {}), limit: 100 });
+      more = rows.length === 100;
+      for (const a of rows) {
+        after = { updatedAt: a.updatedAt, id: a.id };
+        const entry = await this.storyEntry(a, languages, q);
+        if (!entry) continue;
+        if (out.length === q.limit) {
+          more = true;
+          out.push(entry); // only to say that there is a next page
+          break;
+        }
+        out.push(entry);
+        lastRow = after;
+      }
+    }
+    const hasNext = out.length > q.limit;
+    return { articles: out.slice(0, q.limit), next: hasNext && lastRow ? lastRow : null };
+  }
+
+  /** The entry listed for `row`'s story at `row`, or null when the story is listed at a newer version of it. */
+  private async storyEntry(row: Article, languages: string[], q: ArticleQuery): Promise<Article | null> {
+    const storyId = storyIdOf(row);
+    const original = storyId === row.id ? row : await this.store.getArticle(storyId);
+    if (original) {
+      for (const v of versionsOf(original)) {
+        if (v.id === row.id) continue;
+        const other = v.id === original.id ? original : await this.store.getArticle(v.id);
+        if (other && inListing(other, q) && newer(other, row)) return null;
+      }
+    }
+    const best = original ? bestVersion({ id: storyId, versions: versionsOf(original) }, languages, true) : row.id;
+    const chosen = best === row.id || !best ? row : await this.store.getArticle(best);
+    if ((q.status ?? 'published') === 'published') return chosen && chosen.status === 'published' ? chosen : null;
+    // Listings with retracted articles: the preferred version when it is in this listing too, else the row itself.
+    return chosen && inListing(chosen, { ...q, topic: undefined, language: undefined }) ? chosen : row;
   }
 
   /** The article's versions, oldest first, with who made each; 404 when the article is unknown. */
@@ -157,10 +209,15 @@ export class NewsService {
     let result: WriteResult | typeof TAKEN = TAKEN;
     if (draft.id !== undefined) {
       const input = { ...draft, id: draft.id };
+      await this.stories.prepare(input, await this.store.getArticle(input.id));
       result = await this.cas(input.id, ({ article }) => this.decidePublish(input, article, supersedes), options);
     }
     for (let i = 0; result === TAKEN && i < MAX_ID_ATTEMPTS; i++) {
       const input = { ...draft, id: this.newId(draft) };
+      // A generated id names nothing stored yet (the compare-and-set below makes sure): the story rules as for a new article.
+      const taken = await this.read(input.id);
+      if (taken.article || taken.held) continue;
+      await this.stories.prepare(input, null);
       result = await this.cas<WriteResult | typeof TAKEN>(
         input.id,
         ({ article, held }) => (article || held ? { answer: TAKEN } : this.decidePublish(input, null, supersedes)),
@@ -187,15 +244,18 @@ export class NewsService {
     }
     if (id === undefined) throw new ApiError('conflict', 'Could not find a free id for this article; retry.');
     const { article } = state ?? (await this.read(id));
+    await this.stories.check({ ...draft, id }, article);
     const step = this.decidePublish({ ...draft, id }, article, options.supersedes ?? null);
     if (!('next' in step)) return { dryRun: true, event: null, article: step.answer.article, audience: NOBODY };
-    const event = this.draft(step.type, step.next);
+    const event = this.draft(step.type, step.next, await this.stories.storyOf(step.next));
     return { dryRun: true, event: { type: event.type, topics: event.topics }, article: { ...step.next, updatedBy: options.author ?? null }, audience: await this.countAudience(event) };
   }
 
   /** Partial change (PATCH): the server bumps the version. */
   async patch(id: string, body: unknown, context: WriteContext = {}): Promise<WriteResult> {
     const patch = parseOrThrow(articlePatchSchema, body);
+    const current = await this.store.getArticle(id);
+    if (current) this.stories.checkPatch(current, patch);
     const result = await this.cas(id, ({ article: existing }) => {
       if (!existing) throw new ApiError('not_found', `No article with id ${JSON.stringify(id)}.`);
       if (existing.status === 'retracted') throw retractedError(existing);
@@ -222,7 +282,25 @@ export class NewsService {
       return { next: retract(existing, reason ?? null, this.now()), type: 'article.retracted', status: 200, listed: false };
     }, context);
     if (!result) throw new ApiError('not_found', `No published article with id ${JSON.stringify(id)}; its held version was dropped.`);
+    if (result.event) await this.afterRetract(result.article, reason ?? null, context);
     return this.withAudience(result, context);
+  }
+
+  /**
+   * A withdrawn translation leaves its original's list (its readers fall back to the next language they accept);
+   * a withdrawn original withdraws every translation, each with its own event.
+   */
+  private async afterRetract(article: Article, reason: string | null, context: WriteContext = {}): Promise<void> {
+    if (article.translationOf) return this.stories.unlink(article.translationOf, article.id);
+    for (const id of this.stories.translationsOf(article)) {
+      try {
+        // The same publisher withdraws the translations (their audit trail says so); no audience is counted for them.
+        await this.retract(id, { reason }, { author: context.author });
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'not_found')) throw err;
+        await this.stories.unlink(article.id, id);
+      }
+    }
   }
 
   /**
@@ -231,6 +309,7 @@ export class NewsService {
    */
   async hold(body: unknown, options: HoldOptions): Promise<HoldResult> {
     const input = parseOrThrow(articleInputSchema, body);
+    await this.stories.check(input, await this.store.getArticle(input.id));
     const candidate: HeldVersion = {
       id: input.id,
       releaseAt: options.releaseAt ? options.releaseAt.toISOString() : null,
@@ -257,8 +336,16 @@ export class NewsService {
    * retraction came first) is dropped.
    */
   async release(item: HeldVersion): Promise<ReleaseResult> {
+    let storyError: ApiError | null = null;
+    try {
+      await this.stories.prepare(item.input, await this.store.getArticle(item.id));
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 400)) throw err;
+      storyError = err; // its original was withdrawn meanwhile, say: it can no longer be published
+    }
     const result = await this.cas<ReleaseResult>(item.id, ({ article, held }) => {
       if (!sameHeld(held, item)) return { answer: null }; // released by another node, replaced, or dropped
+      if (storyError) return { hold: null, answer: { dropped: storyError.code } };
       try {
         const step = this.decidePublish(item.input, article, item.supersedes);
         return 'next' in step ? step : { hold: null, answer: { dropped: 'already_published' } };
@@ -302,6 +389,11 @@ export class NewsService {
 
   private async afterPublish(result: WriteResult, supersedes: string | null): Promise<void> {
     if (supersedes && result.event) await this.markSuperseded(supersedes, result.article.id);
+    // A translation stored while its original was being withdrawn goes with it.
+    const of = result.article.translationOf;
+    if (of && result.event && (await this.store.getArticle(of))?.status !== 'published') {
+      await this.retract(result.article.id, { reason: 'The original report was withdrawn.' });
+    }
   }
 
   /** Marks `oldId` as replaced by `newId`; it leaves the listings. No event: the new article's event says it. */
@@ -330,7 +422,8 @@ export class NewsService {
       const step = decide(state);
       if ('next' in step) {
         const article: Article = { ...step.next, updatedBy: author };
-        const event = this.draft(step.type, step.next);
+        const story = await this.stories.storyOf(step.next);
+        const event = this.draft(step.type, step.next, story);
         // Counted just before the write, as the fan-out will find it.
         const audience = context.audience ? await this.countAudience(event) : undefined;
         const r = await this.store.commit({
@@ -360,12 +453,27 @@ export class NewsService {
     return (context.audience ? { ...rest, audience: audience ?? NOBODY } : rest) as T;
   }
 
-  /** The event of a new version: readers never see who wrote it. */
-  private draft(type: EventType, next: Article): EventDraft {
-    return { type, at: this.now().toISOString(), topics: next.topics, article: publicArticle(next) };
+  /** The event of a new version, with its story: readers never see who wrote it. */
+  private draft(type: EventType, next: Article, story?: Story): EventDraft {
+    return { type, at: this.now().toISOString(), topics: next.topics, article: publicArticle(next), ...(story ? { story } : {}) };
   }
 
   private newId(draft: { headline: string; publishedAt?: string }): string {
     return generateArticleId(draft.headline, draft.publishedAt ? new Date(draft.publishedAt) : this.now(), this.random);
   }
+}
+
+/** Listing order, newest first: whether `a` is listed before `b`. */
+function newer(a: ListPosition, b: ListPosition): boolean {
+  return a.updatedAt > b.updatedAt || (a.updatedAt === b.updatedAt && a.id > b.id);
+}
+
+/** Whether `a` is in the listing `q` asks for (as the stores filter it). */
+function inListing(a: Article, q: ArticleQuery): boolean {
+  const status = q.status ?? 'published';
+  const retracted = a.status === 'retracted';
+  const listed = !retracted && !a.supersededBy;
+  if (status === 'published' ? !listed : status === 'retracted' ? !retracted : !listed && !retracted) return false;
+  if (q.topic && !matchesAny([q.topic], a.topics)) return false;
+  return !q.language || a.language === q.language;
 }

@@ -1,6 +1,7 @@
 import type { Topic } from '../domain/topic.ts';
 import { slugify } from '../domain/topic.ts';
 import { ApiError } from '../domain/errors.ts';
+import { MAX_MEDIA } from '../domain/article.ts';
 import { cutText } from '../domain/text.ts';
 import { decodeHTML, escapeUTF8 } from 'entities';
 import { articleIdFor } from './ids.ts';
@@ -30,7 +31,7 @@ const TEXT_TYPES = new Set(['text', 'composite']);
 const MAX = { headline: 300, summary: 1000, byline: 300, caption: 1000, credit: 300 };
 
 /** Reads the first of several spellings of a field (1.x/2.x lowercase, 3.x camelCase). */
-function pick(doc: Doc, ...names: string[]): unknown {
+function field(doc: Doc, ...names: string[]): unknown {
   for (const n of names) if (doc[n] !== undefined && doc[n] !== null && doc[n] !== '') return doc[n];
   return undefined;
 }
@@ -172,7 +173,9 @@ export function topicsFor(doc: Doc, rules: TopicRules): Topic[] {
 interface Rendition {
   href: string;
   width?: number;
+  height?: number;
   mime?: string;
+  duration?: number;
 }
 
 function renditions(item: Doc): Rendition[] {
@@ -180,37 +183,124 @@ function renditions(item: Doc): Rendition[] {
   const list: Doc[] = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw as Record<string, Doc>) : [];
   return list
     .filter((r) => r && typeof r === 'object' && typeof r.href === 'string' && /^https?:\/\//.test(r.href))
-    .map((r) => ({ href: String(r.href), width: typeof r.width === 'number' ? r.width : undefined, mime: str(r.mimetype) ?? str(r.contenttype) ?? str(r.contentType) }));
+    .map((r) => ({
+      href: String(r.href),
+      width: typeof r.width === 'number' ? r.width : undefined,
+      height: typeof r.height === 'number' ? r.height : undefined,
+      mime: str(r.mimetype) ?? str(r.contenttype) ?? str(r.contentType),
+      duration: typeof r.duration === 'number' && r.duration >= 0 && r.duration <= 86_400 ? r.duration : undefined,
+    }));
 }
 
-/** The largest rendition a browser can sensibly show (at most 2048 px wide), else the smallest larger one. */
+const isVideo = (r: Rendition) => (r.mime ? r.mime.startsWith('video/') || r.mime === 'application/x-mpegURL' : /\.(mp4|webm|m3u8|mov)(\?|$)/i.test(r.href));
+const isImage = (r: Rendition) => (r.mime ? r.mime.startsWith('image/') : !isVideo(r));
+
+/**
+ * The largest rendition at most `maxWidth` px wide (2048: a page picture, sharp on a high-density screen), else the
+ * smallest larger one, else any.
+ */
+function pick(list: Rendition[], maxWidth: number): Rendition | undefined {
+  const sized = list.filter((r) => r.width !== undefined);
+  const sane = sized.filter((r) => r.width! <= maxWidth).sort((a, b) => b.width! - a.width!);
+  return sane[0] ?? sized.sort((a, b) => a.width! - b.width!)[0] ?? list[0];
+}
+
+/** The page picture among a picture's renditions. */
 export function bestRendition(list: Rendition[]): string | undefined {
-  const images = list.filter((r) => !r.mime || r.mime.startsWith('image/'));
-  const sized = images.filter((r) => r.width !== undefined);
-  const sane = sized.filter((r) => r.width! <= 2048).sort((a, b) => b.width! - a.width!);
-  if (sane[0]) return sane[0].href;
-  const big = sized.sort((a, b) => a.width! - b.width!);
-  return big[0]?.href ?? images[0]?.href;
+  return pick(list.filter(isImage), 2048)?.href;
 }
 
-function pictureOf(doc: Doc): Record<string, unknown> | null {
+type Association = [name: string, item: Doc];
+
+function associationsOf(doc: Doc): Association[] {
   const raw = doc.associations;
-  const entries: Array<[string, Doc]> = Array.isArray(raw)
+  return Array.isArray(raw)
     ? raw.filter((a) => a && typeof a === 'object').map((a: Doc) => [String(a.name ?? ''), a])
     : raw && typeof raw === 'object'
       ? Object.entries(raw as Record<string, Doc>).filter(([, a]) => a && typeof a === 'object')
       : [];
-  const pictures = entries.filter(([, a]) => ['picture', 'graphic', 'image'].includes(String(a.type ?? '')));
-  // Superdesk names the lead picture featuremedia or main-*; agencies mainpic or the first one.
-  pictures.sort(([a], [b]) => Number(!/^(featuremedia|main|mainpic)/.test(a)) - Number(!/^(featuremedia|main|mainpic)/.test(b)));
-  for (const [, p] of pictures) {
-    const url = bestRendition(renditions(p));
-    if (!url) continue;
-    const caption = captionOf(p);
-    const credit = str(p.byline) ?? str(p.by) ?? str(p.creditline) ?? str(p.copyrightholder) ?? str(p.copyrightHolder);
-    return { url, caption: caption ? cutText(caption, MAX.caption) : null, credit: textField(credit, MAX.credit) };
+}
+
+const PICTURE_TYPES = new Set(['picture', 'graphic', 'image']);
+/** Superdesk names the lead picture featuremedia or main-*; agencies mainpic; else the first picture leads. */
+const LEAD = /^(featuremedia|main|mainpic)/;
+/** Superdesk's pictures and videos embedded in the body are editor_0, editor_1, ... */
+const INLINE = /^editor_/;
+
+function creditOf(item: Doc): string | null {
+  return textField(str(item.byline) ?? str(item.by) ?? str(item.creditline) ?? str(item.copyrightholder) ?? str(item.copyrightHolder), MAX.credit);
+}
+
+/**
+ * One media entry for a picture or video association (null when it has no usable rendition): a picture shows its
+ * page-sized rendition (up to 2048 px); a video plays its largest MP4 rendition up to 1920 px (else any video
+ * rendition), with its largest still up to 1280 px as the poster (what a card or a notification shows).
+ */
+function mediaEntry([, item]: Association, role: 'featured' | 'inline' | 'related'): Record<string, unknown> | null {
+  const list = renditions(item);
+  const video = String(item.type ?? '') === 'video';
+  const caption = captionOf(item);
+  const chosen = video ? pick(list.filter((r) => isVideo(r) && (!r.mime || r.mime === 'video/mp4')), 1920) ?? pick(list.filter(isVideo), 1920) : pick(list.filter(isImage), 2048);
+  if (!chosen) return null;
+  const poster = video ? pick(list.filter(isImage), 1280)?.href ?? null : null;
+  return {
+    role,
+    type: video ? 'video' : 'image',
+    url: chosen.href,
+    width: chosen.width ?? null,
+    height: chosen.height ?? null,
+    caption: caption ? cutText(caption, MAX.caption) : null,
+    credit: creditOf(item),
+    ...(video ? { poster, duration: chosen.duration ?? list.find((r) => r.duration !== undefined)?.duration ?? null } : {}),
+  };
+}
+
+/**
+ * Every picture and video association, as `media`: the lead picture featured, Superdesk's body embeds inline, the
+ * rest related; at most MAX_MEDIA, the featured one first. `image` is the featured picture (kept in step).
+ */
+function mediaOf(doc: Doc): { image: Record<string, unknown> | null; media: Record<string, unknown>[] } {
+  const all = associationsOf(doc).filter(([, a]) => PICTURE_TYPES.has(String(a.type ?? '')) || String(a.type ?? '') === 'video');
+  const pictures = all.filter(([, a]) => PICTURE_TYPES.has(String(a.type ?? '')));
+  const ranked = [...pictures].sort(([a], [b]) => Number(!LEAD.test(a)) - Number(!LEAD.test(b)));
+  let featured: Record<string, unknown> | null = null;
+  let lead: Association | undefined;
+  for (const p of ranked) {
+    featured = mediaEntry(p, 'featured');
+    if (featured) {
+      lead = p;
+      break;
+    }
   }
-  return null;
+  const rest = all.filter((a) => a !== lead).map((a) => mediaEntry(a, INLINE.test(a[0]) ? 'inline' : 'related')).filter((m): m is Record<string, unknown> => m !== null);
+  const media = (featured ? [featured, ...rest] : rest).slice(0, MAX_MEDIA);
+  return { image: featured ? { url: featured.url, caption: featured.caption, credit: featured.credit } : null, media };
+}
+
+const TRANSLATED_FROM = /(^|[:/#])(translated_?from|translation_?of)$/i;
+
+/**
+ * The guid or uri of the item this one translates: Superdesk's `translated_from` (or its `translation_id`, the
+ * group's original, when that is another item); ninjs 3.x an association whose `rel` says so (NewsML-G2's
+ * `irel:translatedFrom`); ninjs 2.x/3.x an alternative id with that role. ninjs itself has no translation field.
+ */
+function translatedFrom(doc: Doc, guid: string): string | undefined {
+  const superdesk = str(doc.translated_from) ?? (str(doc.translation_id) !== guid ? str(doc.translation_id) : undefined);
+  if (superdesk) return superdesk;
+  const rel = associationsOf(doc).find(([, a]) => TRANSLATED_FROM.test(String(a.rel ?? '')));
+  if (rel) return str(rel[1].uri) ?? str(rel[1].guid);
+  const alt = [doc.altids, doc.altIds].flat().find((x) => !!x && typeof x === 'object' && TRANSLATED_FROM.test(String((x as Doc).role ?? ''))) as Doc | undefined;
+  return alt ? str(alt.value) : undefined;
+}
+
+/** IPTC digital source types that say a machine made the content (used for a translation: a machine translation). */
+const MACHINE_MADE = /(trainedAlgorithmicMedia|algorithmicMedia)$/;
+
+/** `digitalsourcetype` (1.x: a URI string; 2.x/3.x: `{ uri, name }`) says a machine made it. */
+function machineMade(doc: Doc): boolean {
+  const t = field(doc, 'digitalsourcetype', 'digitalSourceType');
+  const uri = typeof t === 'string' ? t : t && typeof t === 'object' ? str((t as Doc).uri) ?? str((t as Doc).literal) : undefined;
+  return !!uri && MACHINE_MADE.test(uri);
 }
 
 function date(v: unknown): string | undefined {
@@ -232,15 +322,16 @@ export function mapNinjs(doc: Doc, flavour: Flavour, rules: TopicRules, now: Dat
   }
   const headline = headlineOf(doc);
   if (!headline) throw new ApiError('validation_failed', 'The document has no headline.', [{ field: flavour === '1' || flavour === 'superdesk' ? 'headline' : 'headlines', message: 'required' }]);
-  const rawVersion = pick(doc, 'version');
+  const rawVersion = field(doc, 'version');
   const version = rawVersion !== undefined && /^\d+$/.test(String(rawVersion)) ? Math.max(1, Number(rawVersion)) : undefined;
-  const urgency = Number(pick(doc, 'urgency'));
+  const urgency = Number(field(doc, 'urgency'));
   const summary = summaryOf(doc);
   const byline = str(doc.byline) ?? str(doc.by);
-  const pubstatus = String(pick(doc, 'pubstatus', 'pubStatus') ?? 'usable');
-  const embargo = date(pick(doc, 'embargoed'));
-  const evolved = str(pick(doc, 'evolvedfrom', 'evolvedFrom'));
+  const pubstatus = String(field(doc, 'pubstatus', 'pubStatus') ?? 'usable');
+  const embargo = date(field(doc, 'embargoed'));
+  const evolved = str(field(doc, 'evolvedfrom', 'evolvedFrom'));
   const language = str(doc.language);
+  const original = translatedFrom(doc, guid);
   const input: Record<string, unknown> = {
     id: articleIdFor(guid),
     ...(version !== undefined ? { version } : {}),
@@ -251,8 +342,10 @@ export function mapNinjs(doc: Doc, flavour: Flavour, rules: TopicRules, now: Dat
     topics: topicsFor(doc, rules),
     urgency: Number.isInteger(urgency) && urgency >= 1 && urgency <= 9 ? urgency : 5,
     ...(language ? { language } : {}),
-    image: pictureOf(doc),
-    ...(date(pick(doc, 'firstpublished', 'firstPublished', 'firstcreated', 'firstCreated')) ? { publishedAt: date(pick(doc, 'firstpublished', 'firstPublished', 'firstcreated', 'firstCreated')) } : {}),
+    ...mediaOf(doc),
+    ...(original ? { translationOf: articleIdFor(original) } : {}),
+    ...(original && machineMade(doc) ? { machineTranslated: true } : {}),
+    ...(date(field(doc, 'firstpublished', 'firstPublished', 'firstcreated', 'firstCreated')) ? { publishedAt: date(field(doc, 'firstpublished', 'firstPublished', 'firstcreated', 'firstCreated')) } : {}),
   };
   const embargoUntil = embargo && Date.parse(embargo) > now.getTime() ? new Date(embargo) : null;
   const action = pubstatus === 'canceled' ? 'retract' : pubstatus === 'withheld' || embargoUntil ? 'hold' : 'publish';

@@ -1,9 +1,10 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { systemClock, type Clock } from '../domain/clock.ts';
+import type { Article } from '../domain/article.ts';
 import type { NewsEvent } from '../domain/event.ts';
 import { audienceOf } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
-import { wants } from './match.ts';
+import { fallbackFor, wants, wantsWithdrawal } from './match.ts';
 import { buildPayload, pushTopic, pushUrgency } from './payload.ts';
 import type { JobQueue } from './queue.ts';
 import type { PushSender, SendResult } from './sender.ts';
@@ -18,7 +19,7 @@ export type PushJob =
 export interface EngineOptions {
   ttlSeconds: number;
   /** The article as it is now (to stop sending an alert for an article retracted or superseded meanwhile). */
-  current: (articleId: string) => Promise<{ status: string; supersededBy?: string | null } | null>;
+  current: (articleId: string) => Promise<Article | { status: string; supersededBy?: string | null } | null>;
   /** How long to remember who got an article (for its retraction): the article TTL. */
   articleTtlSeconds: number;
 }
@@ -96,7 +97,9 @@ export class PushEngine {
     if (event.type === 'article.retracted') {
       // Recorded first: an alert delivered after the read below sees it and asks for its own withdrawal.
       await this.subs.markWithdrawn(chain, event, this.opts.articleTtlSeconds);
-      ids = await this.subs.deliveredTo(chain);
+      const got = (await this.subs.getMany(await this.subs.deliveredTo(chain))).filter((s) => wantsWithdrawal(s, event));
+      ids = got.filter((s) => !fallbackFor(s, event)).map((s) => s.id);
+      await this.queueFallbacks(event, got);
     } else {
       const now = new Date(this.clock());
       const candidates = await this.subs.getMany(await this.subs.followersOf(audienceOf(event.topics)));
@@ -106,6 +109,21 @@ export class PushEngine {
     for (let i = 0; i < ids.length; i += BATCH) batches.push({ data: { kind: 'batch' as const, event, ids: ids.slice(i, i + BATCH) }, opts: { jobId: `batch-${event.id}-${i / BATCH}` } });
     await this.queue.addBulk(batches);
     this.logger.info({ eventId: event.id, type: event.type, recipients: ids.length, batches: batches.length }, 'push fan-out queued');
+  }
+
+  /** Readers of a withdrawn translation who accept another live version of its story get that one instead. */
+  private async queueFallbacks(event: NewsEvent, got: Array<{ id: string } & Parameters<typeof fallbackFor>[0]>): Promise<void> {
+    const groups = new Map<string, string[]>();
+    for (const s of got) {
+      const to = fallbackFor(s, event);
+      if (to) groups.set(to, [...(groups.get(to) ?? []), s.id]);
+    }
+    for (const [id, ids] of groups) {
+      const article = await this.opts.current(id);
+      if (!article || !('headline' in article) || article.status !== 'published') continue;
+      const replacement: NewsEvent = { ...event, type: 'article.updated', topics: article.topics, article: { ...article, body: null } };
+      await this.queue.add({ kind: 'batch', event: replacement, ids }, { jobId: `batch-${event.id}-fallback-${id}` });
+    }
   }
 
   private async sendBatch(event: NewsEvent, ids: string[], attempt: number): Promise<void> {

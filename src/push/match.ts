@@ -1,4 +1,5 @@
 import type { NewsEvent } from '../domain/event.ts';
+import { bestVersion, readerGets, storyOfEvent } from '../domain/story.ts';
 import { matchesAny } from '../domain/topic.ts';
 import type { QuietHours, Subscription } from './types.ts';
 
@@ -48,7 +49,8 @@ export function inQuietHours(q: QuietHours, at: Date): boolean {
 
 /**
  * Whether a published or updated version goes to this subscriber: it must ask to notify, follow one of the
- * subscriber's topics (hierarchy included), be urgent enough, in one of its languages, and outside its quiet
+ * subscriber's topics (hierarchy included), be urgent enough, be the version of its story in the subscriber's
+ * most preferred language (only languages it names; with none named, the original), and be outside its quiet
  * hours unless it is a flash (urgency 1). Retractions are not matched: they go to whoever got the article.
  */
 export function wants(sub: Subscription, event: NewsEvent, at: Date): boolean {
@@ -56,7 +58,27 @@ export function wants(sub: Subscription, event: NewsEvent, at: Date): boolean {
   if (!a.notify || event.type === 'article.retracted') return false;
   if (!matchesAny(sub.topics, event.topics)) return false;
   if (a.urgency > sub.maxUrgency) return false;
-  if (sub.languages && !sub.languages.some((l) => l.toLowerCase() === a.language.toLowerCase() || a.language.toLowerCase().startsWith(l.toLowerCase() + '-'))) return false;
+  if (!readerGets(event, sub.languages, false)) return false;
   if (sub.quietHours && a.urgency > 1 && inQuietHours(sub.quietHours, at)) return false;
   return true;
+}
+
+/**
+ * Whether a withdrawal goes to a subscriber who got the article: not when a better version of its story (a
+ * translation in a language they prefer) has replaced it on their device since; that version's own withdrawal
+ * reaches them instead.
+ */
+export function wantsWithdrawal(sub: Subscription, event: NewsEvent): boolean {
+  return readerGets(event, sub.languages, true);
+}
+
+/**
+ * For the withdrawal of a translation: the version of its story a recipient falls back to (the next language it
+ * accepts that is still live), pushed in place of the withdrawal; null: the withdrawal itself. A withdrawn
+ * original withdraws every version, so it has no fallback.
+ */
+export function fallbackFor(sub: Subscription, event: NewsEvent): string | null {
+  if (event.type !== 'article.retracted' || !event.article.translationOf) return null;
+  const best = bestVersion(storyOfEvent(event), sub.languages, false);
+  return best && best !== event.article.id ? best : null;
 }

@@ -285,7 +285,7 @@ describe('Web Push on the news site\'s own origin', () => {
           .then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag }))),
       );
     await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
-    const other = { ...got!.payload, articleId: 'site-push-other', title: 'Ferry timetable changes', body: '', urgency: 4 };
+    const other = { ...got!.payload, articleId: 'site-push-other', storyId: 'site-push-other', title: 'Ferry timetable changes', body: '', urgency: 4 };
     await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(other) });
     const whileVisible = await waitFor('the notification of the alert the banner does not show', async () => {
       const list = await notifications();
@@ -293,8 +293,15 @@ describe('Web Push on the news site\'s own origin', () => {
     }, 10_000);
     expect(whileVisible.map((n) => n.tag)).toEqual(['site-push-other']);
 
-    // With no page of the site open, the worker shows it.
+    // With no page of the site open, the worker shows it. The worker may still list the page it is leaving for a
+    // moment (which would answer that it shows the alert): wait until it lists no window of the site.
     await page.goto('about:blank');
+    await waitFor('the site page to be gone from the worker\'s clients', () =>
+      worker.evaluate(() =>
+        (self as unknown as { clients: { matchAll(o: object): Promise<Array<{ url: string }>> }; location: Location }).clients
+          .matchAll({ type: 'window', includeUncontrolled: true })
+          .then((cs) => cs.every((c) => c.url === 'about:blank' || new URL(c.url).origin !== self.location.origin)),
+      ).then((gone) => gone || undefined), 10_000);
     await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
     const shown = await waitFor('the notification', async () => {
       const list = await notifications();

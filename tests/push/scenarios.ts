@@ -99,6 +99,7 @@ export function describePushScenarios(engine: 'memory' | 'redis'): void {
       expect(got!.payload).toEqual({
         type: 'article.published', eventId: body.event.id, articleId: body.article.id, version: 1, title: body.article.headline,
         body: 'Summary text', url: 'https://news.example.com/a', image: 'https://news.example.com/i.jpg', urgency: 2,
+        storyId: body.article.id, lang: 'en', dir: 'ltr',
       });
       expect(got!.headers.ttl).toBe('60');
       expect(got!.headers.urgency).toBe('high');

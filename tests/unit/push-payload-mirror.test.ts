@@ -25,7 +25,9 @@ const cases: Array<[string, Partial<Article>, NewsEvent['type']?]> = [
   ['Arabic text (two bytes a letter)', { language: 'ar', headline: 'عنوان '.repeat(50).trim(), summary: 'ملخص الخبر '.repeat(90).slice(0, 1000), url: `https://news.example.com/${'c'.repeat(900)}` }],
   ['emoji and flags at the cut', { summary: '🇺🇦👩‍👩‍👧 '.repeat(150).slice(0, 1000), url: `https://news.example.com/${'d'.repeat(1800)}` }],
   ['a title cut when nothing else is left', { headline: 'h'.repeat(300), summary: 'x'.repeat(1000), url: `https://news.example.com/${'e'.repeat(2700)}` }],
-  ['a withdrawal with a long reason', { status: 'retracted', retraction: { reason: words(150, 'unconfirmed').slice(0, 1000) }, url: `https://news.example.com/${'f'.repeat(1900)}` }, 'article.retracted'],
+  ['an Arabic machine translation (story, lang, dir, label)', { id: 'mirror-1-ar', language: 'ar', translationOf: 'mirror-1', storyId: 'mirror-1', machineTranslated: true, headline: 'عنوان الخبر', summary: 'ملخص الخبر' }],
+  ['a Hebrew original without a story id (the original is its own story)', { language: 'he', headline: 'כותרת', summary: 'תקציר' }],
+    ['a withdrawal with a long reason', { status: 'retracted', retraction: { reason: words(150, 'unconfirmed').slice(0, 1000) }, url: `https://news.example.com/${'f'.repeat(1900)}` }, 'article.retracted'],
 ];
 
 describe('the console preview cuts title and body as the server does', () => {
