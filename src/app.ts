@@ -21,7 +21,9 @@ import { readingRoutes } from './http/reading.ts';
 import { articleIdFor } from './ninjs/ids.ts';
 import { ninjsRouter } from './ninjs/router.ts';
 import { EmbargoScheduler } from './news/embargo.ts';
+import type { RandomSource } from './news/ids.ts';
 import { NewsService } from './news/service.ts';
+import { pushAudience } from './push/audience.ts';
 import { createPush } from './push/module.ts';
 import { createReports } from './reports/module.ts';
 import type { Resolver } from './push/endpoint.ts';
@@ -56,6 +58,8 @@ export interface AppOptions {
   clock?: Clock;
   /** How push service host names are resolved; default: the system resolver. */
   resolver?: Resolver;
+  /** Random bytes for generated article ids; default: crypto.randomBytes. */
+  random?: RandomSource;
   /**
    * Builds the stateful parts (default: openEngine, memory or Redis as the config says); the app closes what it
    * returns. The seam for embedding the server with parts of one's own, e.g. a push queue wrapped to fail.
@@ -73,6 +77,9 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 const PURIFY = fileURLToPath(import.meta.resolve('dompurify'));
+// The newsroom console's rich-text editor: Quill's prebuilt browser bundle and theme.
+const QUILL = fileURLToPath(import.meta.resolve('quill/dist/quill.js'));
+const QUILL_CSS = fileURLToPath(import.meta.resolve('quill/dist/quill.snow.css'));
 
 /** The composition root: builds every part from the validated config and wires them together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -100,7 +107,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const clock = options.clock ?? systemClock;
   const now = () => new Date(clock());
-  const news = new NewsService({ store, now });
+  const news = new NewsService({ store, now, logger, random: options.random });
 
   // Readers may look an article up by the guid/uri its CMS gave it: the mapping is deterministic.
   const resolveId = async (id: string) => articleIdFor(id);
@@ -134,6 +141,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   closers.push(['socket.io', () => sockets.close()]);
   const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs, historyLimiter);
   closers.push(['sse', () => sse.close()]);
+  news.measureAudienceWith(async (event) => ({
+    push: await pushAudience(engine.subscriptions, event, now()),
+    live: (await sockets.followers(event.topics)) + sse.followers(event.topics),
+  }));
 
   const publishLimiter = engine.limiter('publish', config.rateLimitPublishPerSecond, 1);
   const publishLimit = rateLimit(publishLimiter, (_req, res) => String(res.locals.publisher));
@@ -149,6 +160,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Probes and scrapes would drown the log; long-lived streams are logged when they end.
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      // Who wrote: the publisher's name (never the key) on every authenticated request's line.
+      customProps: (_req, res) => ({ publisher: (res as { locals?: { publisher?: string } }).locals?.publisher }),
       // A request line says what was asked and how it ended (plus responseTime), not every header.
       genReqId: requestId,
       serializers: {
@@ -197,6 +210,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.get('/api/v1/stream', sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
+  http.get('/vendor/quill.js', (_req, res) => res.type('text/javascript').sendFile(QUILL));
+  http.get('/vendor/quill.snow.css', (_req, res) => res.type('text/css').sendFile(QUILL_CSS));
   // Browsers ask for /favicon.ico before (or without) reading a page's <link rel="icon">.
   http.get('/favicon.ico', (_req, res) => res.redirect(301, '/favicon.svg'));
   http.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: '5m' }));

@@ -435,6 +435,11 @@ export class SocketIoChannel {
     return { ok: true, topics: following, replayed: result.replayed, resync: result.resync };
   }
 
+  /** Clients connected to this node that follow any of `topics` (hierarchy included, and `*`), each once. */
+  async followers(topics: readonly Topic[]): Promise<number> {
+    return (await this.io.of('/').adapter.sockets(new Set([...audienceOf(topics), ALL_TOPICS].map(room)))).size;
+  }
+
   /** Disconnects every client; the HTTP server belongs to the app, which closes it (io.close() would wait on it). */
   async close(): Promise<void> {
     clearInterval(this.sweep);

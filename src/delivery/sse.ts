@@ -4,7 +4,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { ApiError, validationError } from '../domain/errors.ts';
 import { cursorSchema, type NewsEvent } from '../domain/event.ts';
-import { ALL_TOPICS, audienceOf, topicListParam, type Topic } from '../domain/topic.ts';
+import { ALL_TOPICS, audienceOf, matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { languageListParam } from '../domain/article.ts';
@@ -230,6 +230,13 @@ export class SseChannel {
 
   private write(c: SseClient, chunk: string | Buffer): void {
     if (this.writable(c)) c.res.write(chunk);
+  }
+
+  /** Streams open on this node that follow any of `topics` (hierarchy included, and `*`). */
+  followers(topics: readonly Topic[]): number {
+    let n = 0;
+    for (const c of this.clients) if (matchesAny(c.topics, topics)) n++;
+    return n;
   }
 
   /** Ends every stream (clients reconnect elsewhere with Last-Event-ID). */

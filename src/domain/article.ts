@@ -65,6 +65,14 @@ export interface Article {
   media?: ArticleMedia[];
   /** Server-set on an original: its live translations, language -> article id. */
   translations?: Record<string, string>;
+  /** Name of the publisher whose write made this version; stored, shown only to publishers (never in events). */
+  updatedBy?: string | null;
+}
+
+/** The article as readers and events see it: without who wrote it. */
+export function publicArticle(a: Article): Article {
+  const { updatedBy: _hidden, ...rest } = a;
+  return rest;
 }
 
 const plain = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
@@ -147,30 +155,43 @@ const editableFields = {
   notify: z.boolean(),
 };
 
+/** The fields of a publication, before the story rules (kept unrefined so the draft can be derived from it). */
+const articleInputObject = z.strictObject({
+  id: articleIdSchema,
+  version: z.number().int().min(1).optional(),
+  /** The original this article translates (fixed at first publication; see news/stories.ts for the rules). */
+  translationOf: articleIdSchema.nullish(),
+  ...editableFields,
+  urgency: editableFields.urgency.optional(),
+  language: editableFields.language.optional(),
+  publishedAt: editableFields.publishedAt.optional(),
+  notify: editableFields.notify.optional(),
+  machineTranslated: editableFields.machineTranslated.optional(),
+});
+
+/** The rules of one publication on its own (the rules needing the store are in news/stories.ts). */
+function publicationRules(
+  a: z.infer<typeof articleInputObject> | Omit<z.infer<typeof articleInputObject>, 'id'> & { id?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (a.translationOf != null && a.translationOf === a.id) {
+    ctx.addIssue({ code: 'custom', path: ['translationOf'], message: 'an article cannot translate itself' });
+  }
+  if (a.machineTranslated && a.translationOf == null) {
+    ctx.addIssue({ code: 'custom', path: ['machineTranslated'], message: 'only a translation (translationOf) can be machine translated' });
+  }
+  imageAgreesWithMedia(a, ctx);
+}
+
 /** What publishers send to `POST /api/v1/articles`. Unknown fields are refused so typos do not vanish silently. */
-export const articleInputSchema = z
-  .strictObject({
-    id: articleIdSchema,
-    version: z.number().int().min(1).optional(),
-    /** The original this article translates (fixed at first publication; see news/stories.ts for the rules). */
-    translationOf: articleIdSchema.nullish(),
-    ...editableFields,
-    urgency: editableFields.urgency.optional(),
-    language: editableFields.language.optional(),
-    publishedAt: editableFields.publishedAt.optional(),
-    notify: editableFields.notify.optional(),
-    machineTranslated: editableFields.machineTranslated.optional(),
-  })
-  .superRefine((a, ctx) => {
-    if (a.translationOf != null && a.translationOf === a.id) {
-      ctx.addIssue({ code: 'custom', path: ['translationOf'], message: 'an article cannot translate itself' });
-    }
-    if (a.machineTranslated && a.translationOf == null) {
-      ctx.addIssue({ code: 'custom', path: ['machineTranslated'], message: 'only a translation (translationOf) can be machine translated' });
-    }
-    imageAgreesWithMedia(a, ctx);
-  });
+export const articleInputSchema = articleInputObject.superRefine(publicationRules);
 export type ArticleInput = z.infer<typeof articleInputSchema>;
+
+/**
+ * A publication that may leave the id to the server (POST /api/v1/articles without `id`). Derived from the
+ * unrefined object (zod 4 refuses `.partial()` on a refined one), with the same rules.
+ */
+export const articleDraftSchema = articleInputObject.partial({ id: true }).superRefine(publicationRules);
 
 /** What publishers send to `PATCH /api/v1/articles/:id`. */
 export const articlePatchSchema = z
@@ -232,7 +253,7 @@ export function sanitizeBody(html: string): string {
 
 /** The fields that make two versions "the same content" for idempotent retries. */
 export function contentOf(a: Article): unknown {
-  const { updatedAt: _u, status: _s, retraction: _r, supersededBy: _b, translations: _t, ...content } = a;
+  const { updatedAt: _u, status: _s, retraction: _r, supersededBy: _b, translations: _t, updatedBy: _p, ...content } = a;
   return content;
 }
 

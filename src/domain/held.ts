@@ -14,6 +14,8 @@ export interface HeldVersion {
   input: ArticleInput;
   /** Id of the article it replaces (ninjs `evolvedfrom`), or null. */
   supersedes: string | null;
+  /** Name of the publisher that held it: the author of the version its release publishes. */
+  author?: string | null;
 }
 
 /** Two reads of a held version are the same one (what compare-and-set compares). */

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { streamQuery } from '../delivery/sse.ts';
-import { articleInputSchema, articlePatchSchema, retractionSchema } from '../domain/article.ts';
+import { articleDraftSchema, articlePatchSchema, retractionSchema } from '../domain/article.ts';
 import { ERRORS, type ErrorCode } from '../domain/errors.ts';
 import { createSubscriptionSchema, preferencesPatchSchema } from '../push/types.ts';
 import { receiptBody, reportsQuery } from '../reports/routes.ts';
-import { listQuery } from './articles.ts';
+import { audienceQuery, listQuery, publishQuery } from './articles.ts';
 import { eventsQuery } from './reading.ts';
 
 /**
@@ -85,6 +85,7 @@ export const articleView = z
     machineTranslated: z.boolean().optional(),
     media: z.array(mediaView).optional(),
     translations: z.record(z.string(), z.string()).optional().meta({ description: 'On an original: its live translations, language -> article id.' }),
+    updatedBy: nullableString.optional().meta({ description: 'The publisher whose write made this version (only with a publisher key).' }),
   })
   .meta({ id: 'Article' });
 
@@ -99,7 +100,24 @@ export const eventView = z
   })
   .meta({ id: 'Event' });
 
-const writeResult = z.object({ event: eventView.nullable(), article: articleView }).meta({ id: 'WriteResult' });
+const audienceView = z
+  .object({ push: z.number().int().min(0), live: z.number().int().min(0).meta({ description: 'Clients of the node that answered.' }) })
+  .meta({ id: 'Audience', description: 'Whom the write reaches (with `?audience=true`, and on dry runs).' });
+
+const writeResult = z.object({ event: eventView.nullable(), article: articleView, audience: audienceView.optional() }).meta({ id: 'WriteResult' });
+
+const dryRunResult = z
+  .object({ dryRun: z.literal(true), event: z.object({ type: eventView.shape.type, topics: z.array(z.string()) }).nullable(), article: articleView, audience: audienceView })
+  .meta({ id: 'DryRunResult' });
+
+const versionView = z.object({
+  version: z.number().int().min(1),
+  type: eventView.shape.type,
+  at: z.string(),
+  author: nullableString,
+  changeNote: nullableString,
+  eventId: nullableString,
+});
 
 export const errorEnvelope = z
   .object({
@@ -128,14 +146,19 @@ const WRITE_ERRORS: ErrorCode[] = ['validation_failed', 'invalid_json', 'unautho
 export const ROUTES: RouteDoc[] = [
   {
     method: 'post', path: '/api/v1/articles', tag: 'publishing', auth: 'publisher',
-    summary: 'Publish an article or a new version of it (upsert by id)',
-    body: { schema: articleInputSchema, required: true },
-    responses: { 201: { description: 'Published: `article.published`', schema: writeResult }, 200: { description: 'A newer version (`article.updated`), or the same content again (`"event": null`)', schema: writeResult } },
+    summary: 'Publish an article or a new version of it (upsert by id; without id, a new article with an id made by the server); `?dryRun=true` stores and sends nothing',
+    query: publishQuery,
+    body: { schema: articleDraftSchema, required: true },
+    responses: {
+      201: { description: 'Published: `article.published`', schema: writeResult },
+      200: { description: 'A newer version (`article.updated`), or the same content again (`"event": null`); with `?dryRun=true`, what would happen', schema: z.union([writeResult, dryRunResult]) },
+    },
     errors: [...WRITE_ERRORS, 'stale_version', 'retracted'],
   },
   {
     method: 'patch', path: '/api/v1/articles/:id', tag: 'publishing', auth: 'publisher',
     summary: 'Change some fields; the server bumps the version (`ifVersion` guards against lost edits)',
+    query: audienceQuery,
     body: { schema: articlePatchSchema, required: true },
     responses: { 200: { description: '`article.updated`', schema: writeResult } },
     errors: [...WRITE_ERRORS, 'not_found', 'stale_version', 'retracted'],
@@ -143,6 +166,7 @@ export const ROUTES: RouteDoc[] = [
   {
     method: 'delete', path: '/api/v1/articles/:id', tag: 'publishing', auth: 'publisher',
     summary: 'Retract an article (optional reason)',
+    query: audienceQuery,
     body: { schema: retractionSchema, required: false },
     responses: { 200: { description: '`article.retracted`, or `"event": null` when it already was', schema: writeResult } },
     errors: [...WRITE_ERRORS, 'not_found'],
@@ -150,6 +174,7 @@ export const ROUTES: RouteDoc[] = [
   {
     method: 'post', path: '/api/v1/ninjs', tag: 'publishing', auth: 'publisher-or-signature',
     summary: 'Publish, hold or retract from an IPTC ninjs (1.x, 2.x, 3.x) or Superdesk document',
+    query: audienceQuery,
     body: {
       schema: z.looseObject({}).meta({ description: 'An IPTC ninjs document, validated against the official schema of its version (https://iptc.org/standards/ninjs/).' }),
       required: true,
@@ -157,15 +182,20 @@ export const ROUTES: RouteDoc[] = [
     responses: {
       200: { description: 'As POST /api/v1/articles (update, retraction or repeat)', schema: writeResult },
       201: { description: 'Published', schema: writeResult },
-      202: { description: 'Held (withheld, or embargoed until `held.releaseAt`)', schema: z.object({ event: z.null(), article: articleView.nullable(), held: z.object({ id: z.string(), version: z.number().nullable(), releaseAt: nullableString }) }) },
+      202: { description: 'Held (withheld, or embargoed until `held.releaseAt`)', schema: z.object({ event: z.null(), article: articleView.nullable(), held: z.object({ id: z.string(), version: z.number().nullable(), releaseAt: nullableString }), audience: audienceView.optional() }) },
     },
     errors: [...WRITE_ERRORS, 'stale_version', 'retracted'],
   },
   {
-    method: 'get', path: '/api/v1/articles', tag: 'reading', summary: 'Latest articles, newest first (retracted ones left out)',
+    method: 'get', path: '/api/v1/articles', tag: 'reading', summary: 'Latest articles, newest first, a page at a time (`status=retracted|all` with a publisher key)',
     query: listQuery,
-    responses: { 200: { description: 'The articles', schema: z.object({ articles: z.array(articleView) }) } },
-    errors: ['validation_failed'],
+    responses: { 200: { description: 'A page of articles; `next` is the cursor of the following, older page', schema: z.object({ articles: z.array(articleView), next: nullableString }) } },
+    errors: ['validation_failed', 'unauthorized'],
+  },
+  {
+    method: 'get', path: '/api/v1/articles/:id/history', tag: 'publishing', auth: 'publisher', summary: "An article's versions, oldest first, with who made each",
+    responses: { 200: { description: 'The audit trail', schema: z.object({ versions: z.array(versionView) }) } },
+    errors: ['unauthorized', 'not_found'],
   },
   {
     method: 'get', path: '/api/v1/articles/:id', tag: 'reading', summary: 'One article by id (or by its ninjs guid/uri)',
@@ -259,6 +289,14 @@ export const ROUTES: RouteDoc[] = [
   {
     method: 'get', path: '/vendor/purify.js', tag: 'assets', summary: 'DOMPurify as an ES module, for the pages',
     responses: { 200: { description: 'JavaScript', contentType: 'text/javascript' } },
+  },
+  {
+    method: 'get', path: '/vendor/quill.js', tag: 'assets', summary: 'Quill, the newsroom console\'s rich-text editor (its browser bundle)',
+    responses: { 200: { description: 'JavaScript', contentType: 'text/javascript' } },
+  },
+  {
+    method: 'get', path: '/vendor/quill.snow.css', tag: 'assets', summary: 'Quill\'s theme, for the newsroom console',
+    responses: { 200: { description: 'CSS', contentType: 'text/css' } },
   },
   {
     method: 'get', path: '/favicon.ico', tag: 'assets', summary: 'Redirects to /favicon.svg',

@@ -14,6 +14,8 @@ export interface HoldResult {
   event: null;
   article: Article | null;
   held: { id: string; version: number | null; releaseAt: string | null };
+  /** When asked for: nobody is reached now, a held version is sent when it is published. */
+  audience?: { push: number; live: number };
 }
 
 /** 409 `retracted`: a retracted article takes no new version. */

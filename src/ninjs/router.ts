@@ -62,12 +62,14 @@ export function ninjsRouter(deps: NinjsDeps): Router {
     const flavour = validateNinjs(req.body);
     const intent = mapNinjs(req.body as Record<string, unknown>, flavour, rules, deps.now());
     deps.logger.info({ guid: intent.guid, id: intent.input.id, action: intent.action, flavour }, 'ninjs received');
+    // The name of the key (or `superdesk`) goes with the version; `?audience=true` counts whom it reaches.
+    const context = { author: String(res.locals.publisher), audience: req.query.audience === 'true' };
     const { status, ...answer } =
       intent.action === 'retract'
-        ? await deps.news.retract(String(intent.input.id), { reason: 'Withdrawn by the newsroom (pubstatus canceled).' })
+        ? await deps.news.retract(String(intent.input.id), { reason: 'Withdrawn by the newsroom (pubstatus canceled).' }, context)
         : intent.action === 'hold'
-          ? await deps.news.hold(intent.input, { releaseAt: intent.embargoUntil, supersedes: intent.supersedes })
-          : await deps.news.publish(intent.input, { supersedes: intent.supersedes });
+          ? await deps.news.hold(intent.input, { releaseAt: intent.embargoUntil, supersedes: intent.supersedes, ...context })
+          : await deps.news.publish(intent.input, { supersedes: intent.supersedes, ...context });
     res.status(status).json(answer);
   });
   return r;

@@ -2,7 +2,13 @@ import type { Article } from '../domain/article.ts';
 import { compareIds, type Cursor, type EventId, type NewsEvent } from '../domain/event.ts';
 import { sameHeld, type HeldVersion } from '../domain/held.ts';
 import { ALL_TOPICS, audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
-import type { ArticleQuery, CommitRequest, CommitResult, HeldChange, HeldCommitRequest, HistoryPage, HistoryReadOptions, Retention, Store } from './store.ts';
+import type { VersionRecord } from '../domain/history.ts';
+import type { ArticleQuery, CommitRequest, CommitResult, HeldChange, HeldCommitRequest, HistoryPage, HistoryReadOptions, ListPosition, Retention, Store } from './store.ts';
+
+/** Listing order, newest first: `a` comes after `b` when it is older, or as old with a smaller id (as Redis orders ties). */
+function older(a: ListPosition, b: ListPosition): boolean {
+  return a.updatedAt < b.updatedAt || (a.updatedAt === b.updatedAt && a.id < b.id);
+}
 
 interface Entry {
   event: NewsEvent;
@@ -70,6 +76,8 @@ export class MemoryStore implements Store {
   private readonly handlers = new Set<(e: NewsEvent) => void>();
   private readonly values = new Map<string, string>();
   private readonly held = new Map<string, HeldVersion>();
+  /** Audit trail per article; goes when the article expires. */
+  private readonly versions = new Map<string, VersionRecord[]>();
   private closed = false;
 
   constructor(
@@ -95,6 +103,7 @@ export class MemoryStore implements Store {
     });
     if (!req.event) return { ok: true, event: null };
     const event: NewsEvent = { id: this.nextId(), ...structuredClone(req.event) };
+    if (req.record) this.versions.set(req.article.id, [...(this.versions.get(req.article.id) ?? []), { ...req.record, eventId: event.id }]);
     const entry = { event, bytes: JSON.stringify(event).length };
     this.events.push(entry);
     for (const t of audienceOf(event.topics)) {
@@ -109,15 +118,23 @@ export class MemoryStore implements Store {
 
   async listArticles(q: ArticleQuery): Promise<Article[]> {
     const out: Article[] = [];
+    const status = q.status ?? 'published';
     for (const id of this.articles.keys()) {
       const s = this.live(id);
-      if (!s?.listed) continue;
+      if (!s) continue;
+      const retracted = s.article.status === 'retracted';
+      if (status === 'published' ? !s.listed : status === 'retracted' ? !retracted : !s.listed && !retracted) continue;
       if (q.topic && !matchesAny([q.topic], s.article.topics)) continue;
       if (q.language && s.article.language !== q.language) continue;
+      if (q.after && !older(s.article, q.after)) continue;
       out.push(s.article);
     }
-    out.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
+    out.sort((a, b) => (older(a, b) ? 1 : older(b, a) ? -1 : 0));
     return structuredClone(out.slice(0, q.limit));
+  }
+
+  async articleHistory(id: string): Promise<VersionRecord[]> {
+    return this.live(id) ? structuredClone(this.versions.get(id) ?? []) : [];
   }
 
   async topicCounts(): Promise<Map<Topic, number>> {
@@ -231,6 +248,7 @@ export class MemoryStore implements Store {
     const s = this.articles.get(id);
     if (s && s.expiresAt <= this.now()) {
       this.articles.delete(id);
+      this.versions.delete(id);
       return undefined;
     }
     return s;

@@ -79,7 +79,8 @@ end
  * ARGV: expected JSON ('' = absent), new JSON, ttl ms, event JSON ('' = none), max events, min id, listed ('1'/'0'),
  *       score, article id, index key prefix, held ('1' = compare-and-set it, '' = leave it), expected held JSON,
  *       new held JSON, new held release ms, n, n old index topics, m, m new index topics, history index key
- *       prefix, history index ttl ms, k, k event index topics.
+ *       prefix, history index ttl ms, k, k event index topics, every-article index key, audit trail key, audit
+ *       record JSON ('' = none; the event id is added to it).
  * Returns false on a mismatch, else the new event id ('' when no event).
  */
 export const COMMIT = IDS_FN + TRIM_FN + HELD_FN + `
@@ -105,6 +106,11 @@ if ARGV[7] == '1' then
   end
   redis.call('ZADD', KEYS[4], ARGV[8], id)
 end
+local hat = at + m + 1
+local k = tonumber(ARGV[hat + 2])
+local every, trail, record = ARGV[hat + 3 + k], ARGV[hat + 4 + k], ARGV[hat + 5 + k]
+redis.call('ZADD', every, ARGV[8], id)
+redis.call('PEXPIRE', trail, ARGV[3])
 if ARGV[4] == '' then return '' end
 if redis.call('EXISTS', KEYS[8]) == 0 then
   local t = redis.call('TIME')
@@ -114,10 +120,8 @@ local eid = redis.call('XADD', KEYS[2], '*', 'e', ARGV[4])
 trim(KEYS[2], KEYS[5], ARGV[5], ARGV[6])
 local member = pad(eid)
 local mark = redis.call('GET', KEYS[5])
-local hat = at + m + 1
 local hprefix = ARGV[hat]
 local httl = ARGV[hat + 1]
-local k = tonumber(ARGV[hat + 2])
 redis.call('ZADD', KEYS[9], 0, member)
 if mark then redis.call('ZREMRANGEBYLEX', KEYS[9], '-', '[' .. pad(mark)) end
 for i = 1, k do
@@ -125,6 +129,12 @@ for i = 1, k do
   redis.call('ZADD', key, 0, member)
   if mark then redis.call('ZREMRANGEBYLEX', key, '-', '[' .. pad(mark)) end
   redis.call('PEXPIRE', key, httl)
+end
+if record ~= '' then
+  local r = cjson.decode(record)
+  r['eventId'] = eid
+  redis.call('RPUSH', trail, cjson.encode(r))
+  redis.call('PEXPIRE', trail, ARGV[3])
 end
 return eid
 `;

@@ -3,7 +3,8 @@ import { ReplyError } from 'ioredis';
 import type { Article } from '../domain/article.ts';
 import type { Cursor, EventId, NewsEvent } from '../domain/event.ts';
 import type { HeldVersion } from '../domain/held.ts';
-import { ALL_TOPICS, audienceOf, type Topic } from '../domain/topic.ts';
+import type { VersionRecord } from '../domain/history.ts';
+import { ALL_TOPICS, audienceOf, matchesAny, type Topic } from '../domain/topic.ts';
 import { isTransientReplyError, type RedisFactory } from './redis-connection.ts';
 import { COMMIT, COMMIT_HELD, READ_PAGE, TRIM } from './redis-scripts.ts';
 import {
@@ -147,6 +148,9 @@ export class RedisStore implements Store {
         this.k('hidx', ''),
         this.retention.maxAgeSeconds * 1000,
         ...(req.event ? [audienceOf(req.event.topics).length, ...audienceOf(req.event.topics)] : [0]),
+        this.k('idx-every'),
+        this.k('trail', req.article.id),
+        req.event && req.record ? JSON.stringify(req.record) : '',
       );
       if (result === null) return { ok: false };
       await this.factory.replicated(); // REDIS_MIN_REPLICAS: acknowledged only once replicas have it
@@ -155,26 +159,49 @@ export class RedisStore implements Store {
     });
   }
 
+  /**
+   * Published listings walk the index of their topic (or of every listed article); retracted ones and `all` walk
+   * the index of every retained article and filter. Pages continue after `q.after` by (score, id) descending,
+   * the order Redis keeps ties in.
+   */
   listArticles(q: ArticleQuery): Promise<Article[]> {
     return this.guard(async () => {
-      const index = q.topic ? this.k('idx', q.topic) : this.k('idx-all');
+      const status = q.status ?? 'published';
+      const index = status !== 'published' ? this.k('idx-every') : q.topic ? this.k('idx', q.topic) : this.k('idx-all');
+      const wanted = (a: Article) =>
+        status === 'published'
+          ? true
+          : (status === 'retracted' ? a.status === 'retracted' : a.status === 'retracted' || !a.supersededBy) && (!q.topic || matchesAny([q.topic], a.topics));
       await this.prune(index);
+      const max = q.after ? Date.parse(q.after.updatedAt) : Number.POSITIVE_INFINITY;
       const out: Article[] = [];
-      for (let start = 0; out.length < q.limit; start += PAGE) {
-        const ids = await this.redis.zrevrange(index, start, start + PAGE - 1);
-        if (ids.length === 0) break;
-        const docs = await this.redis.mget(ids.map((id) => this.k('art', id)));
-        for (const json of docs) {
+      for (let offset = 0; out.length < q.limit; offset += PAGE) {
+        const flat = await this.redis.zrevrangebyscore(index, max === Number.POSITIVE_INFINITY ? '+inf' : max, '-inf', 'WITHSCORES', 'LIMIT', offset, PAGE);
+        if (flat.length === 0) break;
+        const entries: Array<[string, number]> = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const [id, score] = [flat[i]!, Number(flat[i + 1])];
+          if (q.after && score === max && id >= q.after.id) continue; // on or before the previous page's last
+          entries.push([id, score]);
+        }
+        const docs = entries.length ? await this.redis.mget(entries.map(([id]) => this.k('art', id))) : [];
+        for (const [i, json] of docs.entries()) {
           if (!json) continue; // expired between prune and read
           const a = JSON.parse(json) as Article;
-          if (q.language && a.language !== q.language) continue;
+          // Changed since the index was read: it has moved to the front, and the next page must not go back there.
+          if (Date.parse(a.updatedAt) !== entries[i]![1]) continue;
+          if (!wanted(a) || (q.language && a.language !== q.language)) continue;
           out.push(a);
           if (out.length >= q.limit) break;
         }
-        if (ids.length < PAGE) break;
+        if (flat.length < PAGE * 2) break;
       }
       return out;
     });
+  }
+
+  articleHistory(id: string): Promise<VersionRecord[]> {
+    return this.guard(async () => (await this.redis.lrange(this.k('trail', id), 0, -1)).map((json) => JSON.parse(json) as VersionRecord));
   }
 
   topicCounts(): Promise<Map<Topic, number>> {

@@ -1,6 +1,7 @@
 import type { Article } from '../domain/article.ts';
 import type { Cursor, EventDraft, EventId, NewsEvent } from '../domain/event.ts';
 import type { HeldVersion } from '../domain/held.ts';
+import type { VersionRecord } from '../domain/history.ts';
 import type { Topic } from '../domain/topic.ts';
 
 /** A compare-and-set write of an article's new current version, with the event it causes. */
@@ -15,6 +16,8 @@ export interface CommitRequest {
   listed: boolean;
   /** Also compare-and-set the article's held version; absent: the held version is neither checked nor changed. */
   held?: HeldChange;
+  /** With an event: the version's entry in the article's audit trail (the store adds the event id). */
+  record?: Omit<VersionRecord, 'eventId'>;
 }
 
 /** A held version as the caller read it, and what it becomes (null: none). */
@@ -36,11 +39,24 @@ export type CommitResult =
   /** Someone else changed the article in between: read again and retry. */
   | { ok: false };
 
+/** Which articles a listing shows: listed (published, not superseded) ones, retracted ones, or both. */
+export type ListStatus = 'published' | 'retracted' | 'all';
+
+/** A place in a listing: the last article of a page, by (updatedAt, id) descending. */
+export interface ListPosition {
+  updatedAt: string;
+  id: string;
+}
+
 export interface ArticleQuery {
   /** Articles of this topic and its subtopics; all when absent. */
   topic?: Topic;
   language?: string;
   limit: number;
+  /** Default `published`. */
+  status?: ListStatus;
+  /** Only articles after this position (older, or as old with a smaller id): the next page. */
+  after?: ListPosition;
 }
 
 /**
@@ -83,8 +99,10 @@ export interface Store extends HeldStore {
   readonly kind: 'memory' | 'redis';
   getArticle(id: string): Promise<Article | null>;
   commit(req: CommitRequest): Promise<CommitResult>;
-  /** Latest listed articles, newest (by updatedAt) first. */
+  /** Latest articles of the query's status, newest (by updatedAt, then id) first. */
   listArticles(query: ArticleQuery): Promise<Article[]>;
+  /** The audit trail of an article, oldest first; kept as long as the article ([] when unknown). */
+  articleHistory(id: string): Promise<VersionRecord[]>;
   /** Listed articles per topic, counting each article under its topics and their ancestors. */
   topicCounts(): Promise<Map<Topic, number>>;
   /**

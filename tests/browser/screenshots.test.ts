@@ -57,20 +57,31 @@ describe('screenshots', () => {
     await context.close();
   });
 
-  it('newsroom console with a validation error', async () => {
-    const context = await browser.newContext({ viewport: { width: 820, height: 1300 } });
+  it('newsroom console: story list, form and preview; the retraction dialog', async () => {
+    const post = (b: Record<string, unknown>) => api(srv.url, 'POST', '/api/v1/articles', b, srv.auth);
+    await post({ headline: 'Parliament votes to hold snap election in June', topics: ['us/politics'], urgency: 2, summary: 'The motion passed by 312 votes to 190.' });
+    await post({ headline: 'Storm closes ports along the coast', topics: ['world'], urgency: 3 });
+    await post({ headline: 'Ceasefire agreed after overnight talks', topics: ['world/middle-east'], urgency: 1, url: 'https://news.example.com/ceasefire' });
+    const context = await browser.newContext({ viewport: { width: 1500, height: 1150 }, locale: 'en-GB' });
     const page = await context.newPage();
     await page.goto(`${srv.url}/newsroom.html`);
     await page.fill('#key', srv.publisherKey);
     await page.click('#key-form button');
-    await page.fill('#f-id', 'storm-update');
-    await page.fill('#f-headline', 'Storm closes ports along the coast');
-    await page.fill('#f-summary', 'Ferries are cancelled until Friday.');
-    await page.fill('#f-url', 'news.example.com/storm');
-    await page.fill('#f-topics', 'world/europe');
-    await page.click('button[value="publish"]');
-    await page.getByText(/^400 validation_failed/).waitFor({ timeout: 10_000 });
+    // The newest of that headline (a full run has the alerts page's one too).
+    await page.locator('#story-list li', { hasText: 'Ceasefire agreed after overnight talks' }).first().locator('button').click();
+    await page.locator('#editor-heading').getByText('Editing: Ceasefire agreed after overnight talks').waitFor({ timeout: 10_000 });
+    await page.fill('#f-summary', 'Both sides confirmed the agreement, which takes effect at noon local time; mediators say talks on prisoners continue.');
+    await page.fill('#f-image-url', `${srv.url}/img/sample-photo.svg`);
+    await page.fill('#f-image-caption', 'Delegations leave the talks at dawn.');
+    await page.fill('#f-changeNote', 'Adds prisoner talks and a picture');
+    await page.check('#f-notify');
+    await page.locator('#audience').getByText(/^Sending now reaches/).waitFor({ timeout: 10_000 });
+    await page.locator('#preview-card img').evaluate((img: HTMLImageElement) => img.decode());
     await page.screenshot({ path: `${DIR}newsroom.png`, fullPage: true });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.click('#retract');
+    await page.fill('#retract-reason', 'The agreement was not signed.');
+    await page.screenshot({ path: `${DIR}newsroom-retract.png` });
     await context.close();
   });
 });

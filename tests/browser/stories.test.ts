@@ -101,14 +101,15 @@ describe('one story in several languages, in Chromium', () => {
       await card(arabic).locator('h3', { hasText: headline }).waitFor({ timeout: 10_000 });
       expect(await arabic.locator('article').count()).toBe(1);
 
-      // The newsroom console says what the article is.
+      // The newsroom console says what the article is, opened from its story list.
       const console_ = await arabic.context().newPage();
       await console_.goto(`${srv.url}/newsroom.html`);
-      await console_.fill('#f-id', `${id}-ar`);
-      await console_.click('#load');
+      await console_.locator(`#story-list li[data-id="${id}-ar"] button`).click({ timeout: 10_000 });
       await console_.locator('#version-note', { hasText: `Automated translation of ${id}` }).waitFor({ timeout: 10_000 });
       expect(await console_.locator('#f-translationOf').inputValue()).toBe(id);
       expect(await console_.locator('#f-machineTranslated').isChecked()).toBe(true);
+      // Which story it belongs to is fixed at its first publication.
+      expect(await console_.locator('#f-translationOf').evaluate((i: HTMLInputElement) => i.readOnly)).toBe(true);
       await console_.close();
 
       // The Arabic version is withdrawn: the reader falls back to the English one, in place.

@@ -151,6 +151,13 @@ for (const engine of ['memory', 'redis'] as const) describe(`stories in several 
     expect(await list('&languages=ar,en')).toEqual([b, `${a}-ar`]);
     expect(await list('&languages=fr')).toEqual([b, a]);
     expect(await list('&languages=en&limit=1')).toEqual([b]);
+    // Paged by the cursor: one story per entry, never repeated on a later page.
+    const page = async (q: string) => (await api(srv.url, 'GET', `/api/v1/articles?topic=${topic}&languages=ar,en&limit=1${q}`)).body;
+    const first = await page('');
+    expect(first.articles.map((x: { id: string }) => x.id)).toEqual([b]);
+    const second = await page(`&cursor=${encodeURIComponent(first.next)}`);
+    expect(second.articles.map((x: { id: string }) => x.id)).toEqual([`${a}-ar`]);
+    expect(second.next).toBeNull();
     expect((await api(srv.url, 'GET', '/api/v1/articles?languages=nope!')).status).toBe(400);
   });
 

@@ -17,9 +17,13 @@ describe('MemoryStore specifics', () => {
     let t = 1_700_000_000_000;
     const store = new MemoryStore({ maxEvents: 100, maxAgeSeconds: 60, articleTtlSeconds: 30 }, () => t);
     const a = { id: 'x', version: 1, headline: 'h', summary: null, body: null, url: null, topics: ['w'], urgency: 5, language: 'en', byline: null, image: null, publishedAt: new Date(t).toISOString(), changeNote: null, notify: true, updatedAt: new Date(t).toISOString(), status: 'published' as const };
-    const r = await store.commit({ expected: null, article: a, event: { type: 'article.published', at: a.updatedAt, topics: ['w'], article: a }, listed: true });
+    const record = { version: 1, type: 'article.published' as const, at: a.updatedAt, author: 'alice', changeNote: null };
+    const r = await store.commit({ expected: null, article: a, event: { type: 'article.published', at: a.updatedAt, topics: ['w'], article: a }, listed: true, record });
+    expect(await store.articleHistory('x')).toHaveLength(1);
     t += 31_000;
     expect(await store.getArticle('x')).toBeNull();
+    expect(await store.articleHistory('x')).toEqual([]);
+    expect(await store.listArticles({ limit: 10, status: 'all' })).toEqual([]);
     expect(await store.listArticles({ limit: 10 })).toEqual([]);
     t += 30_000;
     expect(r.ok && (await store.readEvents(`${t - 120_000}-0`, null, 10)).resync).toBe(true);

@@ -144,4 +144,22 @@ describe('RedisStore across nodes and outages', () => {
     expect(await second.store.readEvents('1-0', null, 10)).toMatchObject({ resync: true, reason: 'history_reset' });
     await second.cleanup();
   });
+
+  it('keeps an article\'s audit trail exactly as long as the article (ARTICLE_TTL_SECONDS, from its last write)', async () => {
+    await redis.flush();
+    const s = await open({ ...retention, articleTtlSeconds: 100 });
+    const x = art('ttl');
+    const record = { version: 1, type: 'article.published' as const, at: x.updatedAt, author: 'alice', changeNote: null };
+    await s.store.commit({ expected: null, article: x, event: { type: 'article.published', at: x.updatedAt, topics: x.topics, article: x }, listed: true, record });
+    const c = redis.client();
+    try {
+      const [articleTtl, trailTtl] = [await c.pttl('newspush:art:ttl'), await c.pttl('newspush:trail:ttl')];
+      expect(trailTtl).toBeGreaterThan(90_000);
+      expect(Math.abs(articleTtl - trailTtl)).toBeLessThan(1_000);
+      expect(await s.store.articleHistory('ttl')).toHaveLength(1);
+    } finally {
+      c.disconnect();
+      await s.cleanup();
+    }
+  });
 });

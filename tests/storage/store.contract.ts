@@ -92,6 +92,46 @@ export function describeStoreContract(name: string, make: MakeStore): void {
       expect(counts).toEqual({ world: 1, 'world/europe': 1, 'world/europe/france': 1, us: 1, 'us/politics': 1, sport: 1 });
     });
 
+    it('lists by status (published, retracted, all) and pages after a position, ties ordered by id', async () => {
+      const t = (ms: number) => new Date(Date.parse('2030-01-01T00:00:00.000Z') + ms).toISOString();
+      const a = art('p-a', ['world'], { updatedAt: t(1) });
+      const b = art('p-b', ['world/europe'], { updatedAt: t(2) });
+      const c1 = art('p-c1', ['sport'], { updatedAt: t(3) });
+      const c2 = art('p-c2', ['world'], { updatedAt: t(3) });
+      const gone = art('p-gone', ['world'], { updatedAt: t(4) });
+      const old = art('p-old', ['world'], { updatedAt: t(0) });
+      for (const x of [a, b, c1, c2, gone, old]) await put(x);
+      await put({ ...gone, status: 'retracted', version: 2, updatedAt: t(5) }, gone, false);
+      // Superseded: out of every listing but `retracted` (it is not retracted).
+      expect((await store.commit({ expected: old, article: { ...old, supersededBy: 'p-a' }, event: null, listed: false })).ok).toBe(true);
+      const ids = async (q: Parameters<Store['listArticles']>[0]) => (await store.listArticles(q)).map((x) => x.id);
+      expect(await ids({ limit: 10 })).toEqual(['p-c2', 'p-c1', 'p-b', 'p-a']);
+      expect(await ids({ limit: 10, status: 'retracted' })).toEqual(['p-gone']);
+      expect(await ids({ limit: 10, status: 'all' })).toEqual(['p-gone', 'p-c2', 'p-c1', 'p-b', 'p-a']);
+      expect(await ids({ limit: 10, status: 'all', topic: 'world' })).toEqual(['p-gone', 'p-c2', 'p-b', 'p-a']);
+      expect(await ids({ limit: 10, status: 'retracted', topic: 'sport' })).toEqual([]);
+      // Pages: after the last of the previous page, including a tie on updatedAt.
+      expect(await ids({ limit: 2, after: { updatedAt: t(3), id: 'p-c2' } })).toEqual(['p-c1', 'p-b']);
+      expect(await ids({ limit: 2, after: { updatedAt: t(3), id: 'p-c1' } })).toEqual(['p-b', 'p-a']);
+      expect(await ids({ limit: 2, status: 'all', after: { updatedAt: t(5), id: 'p-gone' } })).toEqual(['p-c2', 'p-c1']);
+      expect(await ids({ limit: 2, topic: 'world', after: { updatedAt: t(2), id: 'p-b' } })).toEqual(['p-a']);
+    });
+
+    it('keeps each article\'s audit trail with its event ids, oldest first; only commits with an event add to it', async () => {
+      const v1 = art('trail', ['world']);
+      const e1 = await store.commit({ expected: null, article: v1, event: draft(v1), listed: true, record: { version: 1, type: 'article.published', at: v1.updatedAt, author: 'alice', changeNote: null } });
+      const v2 = { ...v1, version: 2, changeNote: 'Adds a quote' };
+      const e2 = await store.commit({ expected: v1, article: v2, event: draft(v2, 'article.updated'), listed: true, record: { version: 2, type: 'article.updated', at: v2.updatedAt, author: 'bob', changeNote: 'Adds a quote' } });
+      const v3 = { ...v2, supersededBy: 'other' };
+      expect((await store.commit({ expected: v2, article: v3, event: null, listed: false, record: { version: 2, type: 'article.updated', at: v2.updatedAt, author: 'x', changeNote: null } })).ok).toBe(true);
+      expect(e1.ok && e2.ok).toBe(true);
+      expect(await store.articleHistory('trail')).toEqual([
+        { version: 1, type: 'article.published', at: v1.updatedAt, author: 'alice', changeNote: null, eventId: e1.ok ? e1.event!.id : null },
+        { version: 2, type: 'article.updated', at: v2.updatedAt, author: 'bob', changeNote: 'Adds a quote', eventId: e2.ok ? e2.event!.id : null },
+      ]);
+      expect(await store.articleHistory('unknown')).toEqual([]);
+    });
+
     it('reads events after a cursor for topics (hierarchy), oldest first, with a limit; latest N without a cursor', async () => {
       const e1 = await put(art('r1', ['world']));
       const e2 = await put(art('r2', ['world/europe']));

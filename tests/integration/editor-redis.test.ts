@@ -1,0 +1,3 @@
+import { describeEditorApi } from './editor-scenarios.ts';
+
+describeEditorApi('redis');
