@@ -161,6 +161,27 @@ for (const engine of ['memory', 'redis'] as const) describe(`stories in several 
     expect((await api(srv.url, 'GET', '/api/v1/articles?languages=nope!')).status).toBe(400);
   });
 
+  it('an id-less translation gets a generated id, joins its story, and is withdrawn with its original by the same author', async () => {
+    const topic = `idless/${engine}`;
+    const a = uid('idless');
+    await publish(seedStory(a, { topics: [topic] }));
+    const { id: _none, ...body } = seedArabic('unused', a, { topics: [topic] });
+    const t = await publish(body);
+    expect(t.article.id).toMatch(/^article-\d{8}-[a-z2-7]{6}$/);
+    expect(t.article).toMatchObject({ translationOf: a, storyId: a });
+    expect(t.event!.story).toEqual({ id: a, versions: [{ id: a, language: 'en' }, { id: t.article.id, language: 'ar' }] });
+    expect(t.event!.article).not.toHaveProperty('updatedBy');
+    expect((await api(srv.url, 'GET', `/api/v1/articles/${a}`)).body.article.translations).toEqual({ ar: t.article.id });
+    // A second Arabic translation of the story, id-less too, is refused before anything is stored.
+    expect((await api(srv.url, 'POST', '/api/v1/articles', body, srv.auth)).status).toBe(400);
+    await write('DELETE', `/api/v1/articles/${a}`, { reason: 'Wrong' });
+    expect((await api(srv.url, 'GET', `/api/v1/articles/${t.article.id}`)).body.article.status).toBe('retracted');
+    const trail = (await api(srv.url, 'GET', `/api/v1/articles/${t.article.id}/history`, undefined, srv.auth)).body.versions;
+    expect(trail.map((v: { type: string }) => v.type)).toEqual(['article.published', 'article.retracted']);
+    expect(trail[1].author).toBe(trail[0].author);
+    expect(trail[1].author).toBeTruthy();
+  });
+
   it('keeps image and media in step', async () => {
     const withImage = await publish({ ...article(['world']), image: { url: 'https://news.example.com/a.jpg', caption: 'A', credit: 'B' } });
     expect(withImage.article.media).toEqual([{ role: 'featured', type: 'image', url: 'https://news.example.com/a.jpg', width: null, height: null, caption: 'A', credit: 'B', poster: null, duration: null }]);
