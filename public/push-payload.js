@@ -4,7 +4,8 @@
 
 /** The server's ceiling for the encrypted payload, less the 86 bytes of header and 17 of padding and tag. */
 export const MAX_PAYLOAD_BYTES = 3_000;
-const MAX_PLAINTEXT = MAX_PAYLOAD_BYTES - 103;
+// 103 bytes of encryption overhead, and 200 kept for the receipt token the server adds per subscriber.
+const MAX_PLAINTEXT = MAX_PAYLOAD_BYTES - 103 - 200;
 /** Below this share of the room, a word boundary is not worth the lost text: cut mid-word instead. */
 const WORD_BOUNDARY_MIN_SHARE = 0.6;
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
@@ -68,6 +69,8 @@ export function pushPayload(type, eventId, a) {
     payload.body = '';
     payload.image = null;
     payload.title = cutText(payload.title, 200);
+    json = JSON.stringify(payload);
   }
+  if (bytes(json) > MAX_PLAINTEXT) payload.url = null;
   return payload;
 }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Article } from '../../src/domain/article.ts';
 import type { NewsEvent } from '../../src/domain/event.ts';
-import { buildPayload } from '../../src/push/payload.ts';
+import { buildPayload as build, RECEIPT_RESERVE } from '../../src/push/payload.ts';
+
+// The server keeps room for the receipt token (alert reports are always on).
+const buildPayload = (event: NewsEvent) => build(event, RECEIPT_RESERVE);
 
 // The newsroom console's preview cuts title and body in the browser (public/push-payload.js); it must cut exactly
 // where the server's Web Push payload does.
