@@ -58,7 +58,7 @@ export function ninjsRouter(deps: NinjsDeps): Router {
   const r = Router();
   const rules = { map: deps.config.ninjsTopicMap, defaultTopic: deps.config.ninjsDefaultTopic };
   // The body is parsed (and its raw bytes kept) before authentication: the signature covers those bytes.
-  r.post('/', ...jsonBody(), authenticate(deps.config, deps.keys), deps.publishLimit, ninjsScope(deps.store, rules), async (req: Request, res) => {
+  r.post('/', ...jsonBody(), authenticate(deps.config, deps.keys), deps.publishLimit, ninjsScope(deps.store, rules, deps.now), async (req: Request, res) => {
     const flavour = validateNinjs(req.body);
     const intent = mapNinjs(req.body as Record<string, unknown>, flavour, rules, deps.now());
     deps.logger.info({ guid: intent.guid, id: intent.input.id, action: intent.action, flavour }, 'ninjs received');

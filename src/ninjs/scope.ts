@@ -10,10 +10,10 @@ import { validateNinjs } from './validate.ts';
  * that article fall under the key's scope. Checked before anything is stored, held or dropped. A document that
  * does not validate is refused here with the same 400 the route would give.
  */
-export function ninjsScope(store: Store, rules: TopicRules): RequestHandler {
+export function ninjsScope(store: Store, rules: TopicRules, now: () => Date): RequestHandler {
   return async (req, res, next) => {
     if (res.locals.scope === null) return next();
-    const intent = mapNinjs(req.body as Record<string, unknown>, validateNinjs(req.body), rules, new Date());
+    const intent = mapNinjs(req.body as Record<string, unknown>, validateNinjs(req.body), rules, now());
     assertInScope(res, intent.input.topics, 'this document would be filed under');
     for (const id of [String(intent.input.id), intent.supersedes]) {
       if (id === null) continue;

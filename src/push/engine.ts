@@ -179,10 +179,16 @@ export class PushEngine {
       const now = await this.opts.current(event.article.id);
       return !now || now.status === 'retracted' || !!now.supersededBy;
     };
-    let dropped = await obsolete();
-    let next = dropped ? todo.length : 0;
-    if (dropped) this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length);
-    if (dropped) reports?.recorder.add(event, C.superseded, todo.length);
+    let dropped = false;
+    let next = 0;
+    /** Stops the batch: what is not sent yet is counted as obsolete (superseded in the report), once. */
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
+      this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length - next);
+      reports?.recorder.add(event, C.superseded, todo.length - next);
+    };
+    if (await obsolete()) drop();
     // Looked at again before a send once RECHECK_MS have passed (one look shared by every worker): a slow push
     // service must not let a whole batch go out for an article withdrawn while its first requests were waiting.
     let checkedAt = this.clock();
@@ -191,11 +197,7 @@ export class PushEngine {
       if (!checking && !dropped && this.clock() - checkedAt >= RECHECK_MS) {
         checking = obsolete()
           .then((gone) => {
-            if (gone && !dropped) {
-              dropped = true;
-              this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length - next);
-              reports?.recorder.add(event, C.superseded, todo.length - next);
-            }
+            if (gone) drop();
           })
           .finally(() => {
             checkedAt = this.clock();
@@ -216,11 +218,7 @@ export class PushEngine {
         if (outcome === 'delivered') delivered.push(s.id);
         if (done.length >= 16) {
           await flush();
-          if (!dropped && (await obsolete())) {
-            dropped = true;
-            this.sent.inc({ outcome: 'obsolete', status: '0' }, todo.length - next);
-            reports?.recorder.add(event, C.superseded, todo.length - next);
-          }
+          if (!dropped && (await obsolete())) drop();
         }
         // Give Socket.IO clients a turn between sends even when responses come back at once.
         if (next % 16 === 0) await new Promise((res) => setImmediate(res));

@@ -1,6 +1,6 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
-import { makeLimiter } from '../http/rate-limit.ts';
+import { makeLimiter } from '../ops/limits.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { PushJob } from '../push/engine.ts';
 import { MemoryReports, RedisReports, type ReportStore } from '../reports/store.ts';
