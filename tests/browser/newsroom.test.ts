@@ -322,7 +322,10 @@ describe('the console for every editor', () => {
     const button = row(page, 'Keyboard story: polls open').locator('button');
     await button.focus();
     await page.keyboard.press('Enter');
+    // The heading already names this story (it was just published here): wait for the opened story to take the
+    // focus, which it does once it has been read from the server.
     await page.locator('#editor-heading').getByText('Editing: Keyboard story: polls open').waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => document.activeElement?.id === 'f-headline', null, { timeout: 10_000 });
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('f-headline');
     await page.locator('#retract').focus();
     await page.keyboard.press('Enter');

@@ -10,9 +10,10 @@ import { waitFor } from '../support/wait.ts';
 
 const keys = new RedisKeys();
 const cleanups: Array<() => Promise<void>> = [];
+// Several nodes, Redis servers and sentinels to stop, one after another.
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+}, 90_000);
 
 interface Acked {
   id: string;
