@@ -11,6 +11,7 @@
  *   BENCH_SUBSCRIBERS=10000 BENCH_SOCKETS=2000 BENCH_PUSH_SIZES=10000,100000 BENCH_PUSH_ENGINES=redis npm run bench:push
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import webpush from 'web-push';
@@ -23,6 +24,11 @@ import { buildPayload, pushTopic } from '../src/push/payload.ts';
 import { MemoryQueue } from '../src/push/queue.ts';
 import { PushSender } from '../src/push/sender.ts';
 import { MemorySubscriptions } from '../src/push/subscriptions.ts';
+import { ReceiptTokens } from '../src/reports/receipts.ts';
+import { ReportRecorder } from '../src/reports/recorder.ts';
+import { MemoryReports, RedisReports, type ReportStore } from '../src/reports/store.ts';
+import { RedisFactory } from '../src/storage/redis-connection.ts';
+import { TestRedis } from '../tests/support/redis.ts';
 import { ensurePushTls } from '../tests/support/push-tls.ts';
 import { pushAtScale, type EngineKind, type ScaleRow } from './lib/push-scale.ts';
 import { socketLatencies } from './lib/socket-latency.ts';
@@ -35,11 +41,14 @@ const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 2_000);
 const SIZES = (process.env.BENCH_PUSH_SIZES ?? '10000,100000').split(',').map(Number);
 const ENGINES = (process.env.BENCH_PUSH_ENGINES ?? 'redis').split(',') as EngineKind[];
+const REPORT_ROUNDS = Number(process.env.BENCH_REPORT_ROUNDS ?? 3);
 const children = new Set<ChildProcess>();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 process.on('SIGINT', () => process.exit(130));
 
 type Sub = { endpoint: string; keys: { p256dh: string; auth: string } };
+type VapidKeys = { publicKey: string; privateKey: string; subject: string };
+type Counting = 'off' | 'memory' | 'redis';
 
 function child(path: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; ready: any }> {
   const proc = fork(fileURLToPath(new URL(path, import.meta.url)), args, {
@@ -109,21 +118,7 @@ async function engineVersusNaive(): Promise<void> {
   await ask(proc, { type: 'reset' });
 
   // The delivery engine, in this process, on the same subscribers.
-  const logger = createLogger('warn');
-  const subs = new MemorySubscriptions();
-  for (const [i, s] of list.entries()) {
-    await subs.upsert({ id: `s${i}`, endpoint: s.endpoint, keys: s.keys, topics: ['world'], maxUrgency: 9, languages: null, quietHours: null, tokenHash: '0', createdAt: ev.at });
-  }
-  const queue = new MemoryQueue<PushJob>(logger);
-  const sender = new PushSender(vapid, new EndpointPolicy([ready.host], { allowPrivateNetworks: true }));
-  const engine = new PushEngine(subs, queue, sender, logger, { ttlSeconds: 3600, articleTtlSeconds: 3600, current: async () => ({ status: 'published' }) }, new Metrics().registry);
-  engine.start();
-  const t1 = performance.now();
-  await engine.queueFanout(ev);
-  await untilAccepted(proc, SUBSCRIBERS, 120_000);
-  const engineMs = performance.now() - t1;
-  await queue.close();
-  sender.close();
+  const engineMs = (await engineRun(proc, ready.host, list, vapid, ev, null)).ms;
   proc.kill();
 
   console.log(`\n### Web Push: ${f(SUBSCRIBERS)} subscribers, one alert\n`);
@@ -132,6 +127,80 @@ async function engineVersusNaive(): Promise<void> {
   console.log(`| naive \`await webpush.sendNotification\` loop | ${f(naiveMs / 1000, 2)} s | ${f(SUBSCRIBERS / (naiveMs / 1000))} |`);
   console.log(`| newspush delivery engine | ${f(engineMs / 1000, 2)} s | ${f(SUBSCRIBERS / (engineMs / 1000))} |`);
   console.log(`| **ratio** | | **${f(naiveMs / engineMs, 2)}x** (target >= 4) |`);
+}
+
+/** One alert to every subscriber through the delivery engine in this process: ms until the last push was accepted, and this process's CPU ms meanwhile. */
+async function engineRun(proc: ChildProcess, host: string, list: Sub[], vapid: VapidKeys, ev: NewsEvent, reports: ReportStore | null): Promise<{ ms: number; cpuMs: number }> {
+  const logger = createLogger('warn');
+  const subs = new MemorySubscriptions();
+  for (const [i, s] of list.entries()) {
+    await subs.upsert({ id: `s${i}`, endpoint: s.endpoint, keys: s.keys, topics: ['world'], maxUrgency: 9, languages: null, quietHours: null, tokenHash: '0', createdAt: ev.at });
+  }
+  const queue = new MemoryQueue<PushJob>(logger);
+  const sender = new PushSender(vapid, new EndpointPolicy([host], { allowPrivateNetworks: true }));
+  const recorder = reports ? new ReportRecorder(reports, logger) : null;
+  const counting = recorder ? { recorder, tokens: new ReceiptTokens(randomBytes(32)) } : undefined;
+  const engine = new PushEngine(subs, queue, sender, logger, { ttlSeconds: 3600, articleTtlSeconds: 3600, current: async () => ({ status: 'published' }), reports: counting }, new Metrics().registry);
+  engine.start();
+  const t1 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await engine.queueFanout(ev);
+  await untilAccepted(proc, list.length, 120_000);
+  const ms = performance.now() - t1;
+  const cpu = process.cpuUsage(cpu0);
+  await queue.close();
+  await recorder?.close();
+  sender.close();
+  if (reports) {
+    // The figures must be the real ones, or the comparison measures nothing.
+    await new Promise((r) => setTimeout(r, 300));
+    const report = await reports.get(ev.id);
+    const accepted = report?.counts.accepted ?? 0;
+    if (accepted !== list.length) throw new Error(`the report counted ${accepted} accepted pushes of ${list.length}`);
+  }
+  await ask(proc, { type: 'reset' });
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/**
+ * The cost of alert reports: the same alert to the same subscribers through the engine with counting off, with the
+ * memory engine's report store and with Redis's, in rotating order, BENCH_REPORT_ROUNDS times each.
+ */
+async function reportsCost(): Promise<void> {
+  const { proc, ready } = await child('./lib/push-service-child.ts');
+  const { list } = await ask<{ list: Sub[] }>(proc, { type: 'subscribers', n: SUBSCRIBERS });
+  const vapid = { ...webpush.generateVAPIDKeys(), subject: 'mailto:bench@news.example.com' };
+  const redis = await TestRedis.start({ args: ['--appendfsync', 'everysec'] });
+  const factory = new RedisFactory(redis.url, createLogger('warn'));
+  const stores: Record<Counting, ReportStore | null> = { off: null, memory: new MemoryReports(3600), redis: new RedisReports(factory, 3600) };
+  const kinds = Object.keys(stores) as Counting[];
+  const rates: Record<Counting, number[]> = { off: [], memory: [], redis: [] };
+  const cpuPerPush: Record<Counting, number[]> = { off: [], memory: [], redis: [] };
+  // Untimed: the first run pays for JIT compilation and TLS session set-up, whichever kind it is.
+  await engineRun(proc, ready.host, list, vapid, event(), stores.redis);
+  for (let round = 0; round < REPORT_ROUNDS; round++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + round) % kinds.length]!;
+      const run = await engineRun(proc, ready.host, list, vapid, event(), stores[kind]);
+      rates[kind].push(list.length / (run.ms / 1000));
+      cpuPerPush[kind].push((run.cpuMs * 1000) / list.length);
+    }
+  }
+  await stores.memory?.close();
+  await stores.redis?.close();
+  await factory.close();
+  await redis.stop();
+  proc.kill();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`\n### Web Push: the cost of alert reports, ${f(SUBSCRIBERS)} subscribers, ${REPORT_ROUNDS} rounds (order rotating)\n`);
+  console.log('| counting | pushes/s, every run | median | median / off | sender CPU µs per push, every run | median | median / off |');
+  console.log('| --- | --- | ---: | ---: | --- | ---: | ---: |');
+  for (const kind of kinds) {
+    const ratio = median(rates[kind]) / median(rates.off);
+    const note = kind === 'off' ? '' : ratio >= 1 ? ' (no fewer; target: at most 5% fewer)' : ` (${f((1 - ratio) * 100, 1)}% fewer; target: at most 5%)`;
+    const cpu = median(cpuPerPush[kind]) / median(cpuPerPush.off);
+    console.log(`| ${kind === 'off' ? 'reports off' : `reports in ${kind}`} | ${rates[kind].map((r) => f(r)).join(', ')} | ${f(median(rates[kind]))} | ${f(ratio, 3)}x${note} | ${cpuPerPush[kind].map((c) => f(c)).join(', ')} | ${f(median(cpuPerPush[kind]))} | ${f(cpu, 3)}x |`);
+  }
 }
 
 async function socketsDuringPush(): Promise<void> {
@@ -179,9 +248,10 @@ async function atScale(): Promise<void> {
   proc.kill();
 }
 
-// BENCH_PART=engine, sockets or scale runs one part.
+// BENCH_PART=engine, reports, sockets or scale runs one part.
 const part = process.env.BENCH_PART;
 (part === undefined || part === 'engine' ? engineVersusNaive() : Promise.resolve())
+  .then(() => (part === undefined || part === 'reports' ? reportsCost() : undefined))
   .then(() => (part === undefined || part === 'sockets' ? socketsDuringPush() : undefined))
   .then(() => (part === undefined || part === 'scale' ? atScale() : undefined))
   .then(

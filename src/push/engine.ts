@@ -226,7 +226,8 @@ export class PushEngine {
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker));
     await flush();
-    await reports?.recorder.flush();
+    // Written in order behind any flush in progress; the next batch does not wait for the report store's round trip.
+    void reports?.recorder.flush();
   }
 
   /** Counts and acts on one answer: removes gone subscriptions, queues retries. */
