@@ -74,21 +74,26 @@ export function errorBody(err: ApiError): { error: ErrorPayload } {
   };
 }
 
+type Issue = { path: ReadonlyArray<PropertyKey>; message: string; code?: string; expected?: unknown };
+
+/** zod's default for a missing field reads "Invalid input: expected array, received undefined"; a client needs "required". */
+function wording(i: Issue): string {
+  if (i.code !== 'invalid_type' || !i.message.startsWith('Invalid input: ')) return i.message;
+  return i.message.endsWith('received undefined') ? `required (${String(i.expected)})` : i.message.slice('Invalid input: '.length);
+}
+
 /** Turns zod issues into details that name each bad field. */
-export function validationError(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-  prefix = '',
-): ApiError {
+export function validationError(issues: ReadonlyArray<Issue>, prefix = ''): ApiError {
   const details = issues.map((i) => ({
     field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
-    message: i.message,
+    message: wording(i),
   }));
   return new ApiError('validation_failed', `Invalid ${details.map((d) => d.field).join(', ')}.`, details);
 }
 
 /** Parses with a zod schema or throws validation_failed naming each field. */
 export function parseOrThrow<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } } },
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<Issue> } } },
   value: unknown,
   prefix = '',
 ): T {

@@ -45,3 +45,16 @@ describe('one error envelope on every channel', () => {
     expect(new Set([http.body.error.message, sse.body.error.message, ack.error.message]).size).toBe(1);
   });
 });
+
+describe('validation details in words', () => {
+  it('a missing field is "required", a wrong type says what was expected, without zod\'s "Invalid input" prefix', async () => {
+    const r = await api(srv.url, 'POST', '/api/v1/articles', { headline: 'Quake hits coast', urgency: 'high' }, srv.auth);
+    expect(r.status).toBe(400);
+    expect(r.body.error.details).toEqual(
+      expect.arrayContaining([
+        { field: 'topics', message: 'required (array)' },
+        { field: 'urgency', message: 'expected number, received string' },
+      ]),
+    );
+  });
+});
