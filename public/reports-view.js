@@ -211,6 +211,7 @@ export function versionSection(v, articleId) {
     el('h3', { id: `${id}-h` }, `Version ${v.version}`),
     el('p', { class: 'meta' }, el('span', { class: 'type' }), ' · ', el('time', { datetime: v.publishedAt }, formatTime(v.publishedAt)), ' · ', el('span', { class: 'progress' })),
     el('p', { class: 'report-headline' }),
+    el('p', { class: 'no-push' }, "No Web Push subscriber wanted this alert (none follows its topics, or each one's choices left it out), so nothing went out by push and there is nothing to chart."),
     el('figure', { class: 'chart-box' }, el('div', { class: 'chart-slot' }), el('figcaption', {}, 'Readers whose push service accepted the alert, by seconds since publication')),
     el('details', { class: 'chart-data' }, el('summary', {}, 'The chart as a table'), el('div', { class: 'table-slot' })),
     el('div', { class: 'figure-groups' }),
@@ -224,6 +225,11 @@ export function updateVersion(section, v) {
   section.querySelector('.progress').textContent = v.complete ? 'sending finished' : 'still sending';
   section.classList.toggle('sending', !v.complete);
   section.querySelector('.report-headline').textContent = v.headline;
+  // A flat line at zero would look like a failure; an alert that had no push audience says so in words.
+  const noPush = v.complete && v.push.sent === 0 && v.push.matched === 0;
+  section.querySelector('.no-push').hidden = !noPush;
+  section.querySelector('.chart-box').hidden = noPush;
+  section.querySelector('.chart-data').hidden = noPush;
   const slot = section.querySelector('.chart-slot');
   slot.replaceChildren(acceptanceChart(v, section.dataset.chartId, slot.clientWidth || undefined));
   section.querySelector('.table-slot').replaceChildren(acceptanceTable(v));

@@ -21,12 +21,18 @@ afterAll(async () => {
 
 const report = { articleId: 'quake-1', versions: [versionReport({ version: 1 }), versionReport({ version: 2, acceptedOverTime: [[0, 10], [3, 20]], shown: 27, opened: 3, complete: false })] };
 
+// Live readers only: no push subscriber matched, nothing sent.
+const quietVersion = versionReport({ acceptedOverTime: [], shown: 0, opened: 0 });
+const quiet = { articleId: 'quiet-1', versions: [{ ...quietVersion, push: { ...quietVersion.push, matched: 0, sent: 0, skipped: { urgency: 0, language: 0, quietHours: 0 }, failed: { gone: 0, tooLarge: 0, otherClient: 0, server: 0, network: 0, refused: 0 }, retried: 0, expired: 0, superseded: 0, firstAcceptedMs: null, p50AcceptedMs: null, p90AcceptedMs: null, lastAcceptedMs: null } }] };
+
 async function open(context: BrowserContext, query = ''): Promise<Page> {
   await context.addInitScript((key) => sessionStorage.setItem('newspush.publisherKey', key), srv.publisherKey);
   const page = await context.newPage();
   const json = (body: unknown) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
   await page.route(`${srv.url}/api/v1/reports?**`, (r) => r.fulfill(json(listFixture)));
   await page.route(`${srv.url}/api/v1/articles/quake-1/report`, (r) => r.fulfill(json(report)));
+  await page.route(`${srv.url}/api/v1/articles/quiet-1/report`, (r) => r.fulfill(json(quiet)));
+  await page.route(`${srv.url}/api/v1/articles/quiet-1/report/stream`, (r) => r.fulfill({ status: 200, contentType: 'text/event-stream', body: ': hello\n\n' }));
   await page.route(`${srv.url}/api/v1/articles/quake-1/report/stream`, (r) =>
     r.fulfill({ status: 200, contentType: 'text/event-stream', body: `: hello\n\nevent: report\ndata: ${JSON.stringify(report)}\n\n` }),
   );
@@ -102,6 +108,23 @@ describe('sent alerts, rendered from the contract', () => {
     expect(ys).toEqual([...ys].sort((a, b) => b - a));
     expect(await page.locator('section.version-report[data-version="2"] .progress').textContent()).toBe('still sending');
     expect(await page.locator('#detail-heading').textContent()).toBe(report.versions[1]!.headline);
+    await context.close();
+  });
+
+  it('says in words that an alert had no push audience, instead of a flat chart', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await open(context, '?article=quiet-1');
+    const section = page.locator('section.version-report[data-version="1"]');
+    await section.locator('.figure-groups dl').first().waitFor({ timeout: 10_000 });
+    expect(await section.locator('.no-push').isVisible()).toBe(true);
+    expect(await section.locator('.no-push').textContent()).toMatch(/^No Web Push subscriber wanted this alert/);
+    expect(await section.locator('svg.chart').isVisible()).toBe(false);
+    expect(await section.locator('details.chart-data').isVisible()).toBe(false);
+    // An alert that went out by push keeps its chart and no such sentence.
+    await page.goto(`${srv.url}/reports.html?article=quake-1`);
+    const v1 = page.locator('section.version-report[data-version="1"]');
+    await v1.locator('svg.chart').waitFor({ timeout: 10_000 });
+    expect(await v1.locator('.no-push').isVisible()).toBe(false);
     await context.close();
   });
 
