@@ -320,7 +320,7 @@ async function main(): Promise<void> {
   const env = {
     REDIS_URL: redis.url, PUBLISHER_KEYS: `soak:${KEY}`, LOG_LEVEL: 'warn', RATE_LIMIT_PUBLISH_PER_SECOND: '0',
     // 2,000 readers share 127.0.0.1 here; in production each has its own address and budget.
-    RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', RATE_LIMIT_HISTORY_PER_MINUTE: '0', HISTORY_MAX_EVENTS: '10000000',
+    RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', RATE_LIMIT_HISTORY_PER_MINUTE: '0', HISTORY_MAX_EVENTS: '10000000', MAX_CONNECTIONS_PER_ADDRESS: '0',
   };
   const nodes = [
     new NodeProcess('A', await freePort(), env, join(dir, 'node-a.log')),

@@ -9,6 +9,7 @@ import { pinoHttp } from 'pino-http';
 import proxyAddr from 'proxy-addr';
 import type { Config } from './config.ts';
 import { DEFAULT_REPLAY_LIMITS, LiveFeed } from './delivery/feed.ts';
+import { ConnectionLimits } from './delivery/connections.ts';
 import { SocketIoChannel } from './delivery/socketio.ts';
 import { SseChannel } from './delivery/sse.ts';
 import { articleRoutes } from './http/articles.ts';
@@ -137,7 +138,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // History reads (the events API, and subscriptions with a cursor) are budgeted per client address.
   const historyLimiter = engine.limiter('history', config.rateLimitHistoryPerMinute, 60);
   const addressOf = (req: IncomingMessage) => proxyAddr(req, http.get('trust proxy fn'));
-  const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins, { limiter: historyLimiter, addressOf });
+  const connections = new ConnectionLimits(config.maxConnectionsPerAddress, config.maxConnections, metrics);
+  const sockets = new SocketIoChannel(server, feed, logger, metrics, config.corsOrigins, { limiter: historyLimiter, addressOf, connections });
   closers.push(['socket.io', () => sockets.close()]);
   const sse = new SseChannel(feed, logger, metrics, options.sseHeartbeatMs, historyLimiter);
   closers.push(['sse', () => sse.close()]);
@@ -207,7 +209,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use(openApiRoute());
   const historyBudget = rateLimit(historyLimiter, (req) => req.ip ?? '');
   http.use('/api/v1', readingRoutes(store, config.topics, { budget: historyBudget, maxBehind: config.replayMaxEvents }, config.topicNames));
-  http.get('/api/v1/stream', sse.handler());
+  http.get('/api/v1/stream', connections.sse(), sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
   http.get('/vendor/quill.js', (_req, res) => res.type('text/javascript').sendFile(QUILL));

@@ -73,6 +73,10 @@ export interface Config {
   receiptSecret: string | null;
   /** History reads per client address per minute: /api/v1/events, and subscribes/streams opened with a cursor. */
   rateLimitHistoryPerMinute: number;
+  /** Open Socket.IO and SSE connections per client address on a node; 0: no cap. */
+  maxConnectionsPerAddress: number;
+  /** Open Socket.IO and SSE connections on a node; 0: no cap. */
+  maxConnections: number;
   /** A cursor with more matching events than this after it gets resync instead of a replay. */
   replayMaxEvents: number;
   /** Catch-ups running at once on a node; the others wait their turn. */
@@ -300,6 +304,8 @@ export function loadConfig(env: Env, sources: ConfigSources): Config {
     rateLimitReceiptsPerMinute: read(env, 'RATE_LIMIT_RECEIPTS_PER_MINUTE', int(0), 60),
     receiptSecret: env.RECEIPT_SECRET ? env.RECEIPT_SECRET : null,
     rateLimitHistoryPerMinute: read(env, 'RATE_LIMIT_HISTORY_PER_MINUTE', int(0), 120),
+    maxConnectionsPerAddress: read(env, 'MAX_CONNECTIONS_PER_ADDRESS', int(0), 200),
+    maxConnections: read(env, 'MAX_CONNECTIONS', int(0), 0),
     replayMaxEvents: read(env, 'REPLAY_MAX_EVENTS', int(1, 1_000_000), 1_000),
     replayConcurrency: read(env, 'REPLAY_CONCURRENCY', int(1, 10_000), 32),
     replayDrainTimeoutSeconds: read(env, 'REPLAY_DRAIN_TIMEOUT_SECONDS', int(1, 3_600), 30),

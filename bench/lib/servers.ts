@@ -28,6 +28,8 @@ async function project(): Promise<void> {
     {
       PORT: '0', HOST: '127.0.0.1', PUBLISHER_KEYS: 'bench:bench-key-0123456789abcdef', LOG_LEVEL: 'warn', RATE_LIMIT_PUBLISH_PER_SECOND: '0',
       RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', HISTORY_MAX_EVENTS: '100000', PUSH_ENDPOINT_HOSTS: process.env.BENCH_PUSH_HOST ?? '',
+      // Every bench client comes from 127.0.0.1; in production each reader has its own address.
+      MAX_CONNECTIONS_PER_ADDRESS: '0',
       // The push bench points the server at the local push service, on loopback; its CA comes in NODE_EXTRA_CA_CERTS.
       PUSH_ALLOW_PRIVATE_NETWORKS: process.env.BENCH_PUSH_HOST ? 'true' : 'false',
       // The memory engine unless a bench gives a Redis of its own (never the machine's Redis).

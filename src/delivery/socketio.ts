@@ -11,6 +11,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { languageListSchema } from '../domain/article.ts';
 import { readerGets } from '../domain/story.ts';
 import { consume } from '../ops/limits.ts';
+import type { ConnectionLimits } from './connections.ts';
 import { ClientGoneError, type LiveFeed } from './feed.ts';
 
 const subscribeSchema = z.strictObject({
@@ -50,6 +51,8 @@ export interface HistoryBudget {
   limiter: RateLimiterAbstract | null;
   /** The client's address as the HTTP routes see it (proxy headers trusted as TRUST_PROXY says). */
   addressOf: (req: IncomingMessage) => string;
+  /** Caps on open connections; every Engine.IO connection counts from its handshake to its close. */
+  connections?: ConnectionLimits;
 }
 
 /** The `ws` socket under a WebSocket transport: its frame sender, and the TCP socket underneath. */
@@ -167,12 +170,23 @@ export class SocketIoChannel {
       maxHttpBufferSize: 64 * 1024,
       // Clients only send small control messages; compression would cost CPU per socket on every broadcast.
       perMessageDeflate: false,
+      // Refused at the handshake, before a connection exists: polling gets 403 with the message, WebSocket 400.
+      allowRequest: (req, callback) => {
+        const why = this.budget.connections?.check(this.budget.addressOf(req));
+        callback(why ? this.budget.connections!.refused('socketio', why).message : null, !why);
+      },
     });
     // Socket.IO keeps the handshake request of every connection unless told not to (kilobytes each).
     // The client's address is taken from it first (behind a proxy, from the headers the app trusts).
-    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number }) => {
+    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number; once(e: 'close', f: () => void): void }) => {
       if (raw.request) raw.newspushAddress = this.budget.addressOf(raw.request);
       raw.request = null;
+      const address = raw.newspushAddress ?? '';
+      const connections = this.budget.connections;
+      if (connections) {
+        connections.take(address);
+        raw.once('close', () => connections.release(address));
+      }
       raw.newspushFlushedAt = Date.now();
     });
     this.io.engine.on('flush', (conn: EngineConn) => {

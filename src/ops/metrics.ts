@@ -30,6 +30,12 @@ export class Metrics {
     labelNames: ['channel'] as const,
     registers: [this.registry],
   });
+  readonly connectionsRefused = new Counter({
+    name: 'newspush_connections_refused_total',
+    help: 'Socket.IO and SSE connections refused by MAX_CONNECTIONS_PER_ADDRESS (reason address) or MAX_CONNECTIONS (node), by channel',
+    labelNames: ['channel', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly resyncs = new Counter({
     name: 'newspush_resyncs_total',
     help: 'Clients told to resync (reload) instead of a replay, by reason',

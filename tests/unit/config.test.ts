@@ -93,6 +93,8 @@ describe('configuration from the environment', () => {
     ['CORS_ORIGINS', 'news.example.com'],
     ['RATE_LIMIT_PUBLISH_PER_SECOND', 'lots'],
     ['RATE_LIMIT_HISTORY_PER_MINUTE', '-1'],
+    ['MAX_CONNECTIONS_PER_ADDRESS', '-1'],
+    ['MAX_CONNECTIONS', 'plenty'],
     ['REPLAY_MAX_EVENTS', '0'],
     ['REPLAY_CONCURRENCY', 'many'],
     ['REPLAY_DRAIN_TIMEOUT_SECONDS', '0'],
