@@ -245,6 +245,19 @@ export class NewsPush extends EventTarget {
     this.saveCursor(event.id);
   }
 
+  /**
+   * After a resync: the old cursor cannot be replayed, and kept it would get a resync at every reconnect. The
+   * server names the newest event of the history (`head`): what it sends after the resync is later, and what came
+   * before is in the list the page reloads now (a page loads its list on every start too, so a saved head hides
+   * nothing). Without one (an empty history) there is nothing to continue after, and the cursor stays.
+   */
+  continueFrom(head) {
+    if (typeof head !== 'string' || !ID_RE.test(head)) return;
+    this.lastId = head;
+    this.startAt = null;
+    this.saveCursor(head);
+  }
+
   disconnect() {
     clearTimeout(this.timer);
     this.conn?.close();
@@ -269,7 +282,11 @@ export class NewsPush extends EventTarget {
         this.setState('live');
       },
       news: (event) => current() && this.receive(event),
-      resync: (detail) => current() && this.emit('resync', detail),
+      resync: (detail) => {
+        if (!current()) return;
+        this.continueFrom(detail?.head);
+        this.emit('resync', detail);
+      },
       lost: (err) => {
         if (!current() || scheduled) return;
         scheduled = true;

@@ -427,7 +427,7 @@ export class SocketIoChannel {
       },
       drained: () => drained(socket),
       signal: state.gone.signal,
-      onResync: (reason) => socket.emit('resync', { topics: following, reason }),
+      onResync: (reason, head) => socket.emit('resync', { topics: following, reason, head }),
       goLive: () => {
         if (socket.connected) socket.join(following.map(room));
       },
