@@ -7,7 +7,7 @@ import { cursorSchema, type EventId, type NewsEvent } from '../domain/event.ts';
 import { ALL_TOPICS, audienceOf, matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { languageListParam } from '../domain/article.ts';
+import { liveLanguageListParam } from '../domain/article.ts';
 import { readerGets } from '../domain/story.ts';
 import { consume } from '../ops/limits.ts';
 import { ClientGoneError, type LiveFeed, type ResyncReason } from './feed.ts';
@@ -15,7 +15,7 @@ import { ClientGoneError, type LiveFeed, type ResyncReason } from './feed.ts';
 /** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
 const MAX_BUFFERED = 1024 * 1024;
 
-export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional(), languages: languageListParam.optional() });
+export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional(), languages: liveLanguageListParam.optional() });
 
 interface SseClient {
   res: Response;
