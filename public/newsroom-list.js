@@ -2,7 +2,7 @@
 // and kept up to date live (every topic, `*`). Choosing a story hands it to `onChoose`.
 import { el, URGENCY, when } from '/alert-card.js';
 import { setDirection } from '/client/direction.js';
-import { ALL_TOPICS, NewsPush } from '/client/newspush.js';
+import { ALL_LANGUAGES, ALL_TOPICS, NewsPush } from '/client/newspush.js';
 import { call, describeFailure, publisherKey } from '/newsroom-api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -27,9 +27,15 @@ export class StoryList {
     });
     $('filter-status').addEventListener('change', () => $('filter-form').requestSubmit());
     $('older').addEventListener('click', () => void this.load({ older: true }));
-    // The list follows every topic; the console keeps no cursor of its own between visits (it reloads the list).
+    // The list follows every topic and every version (translations too, as the listing has them: a reader's one
+    // alert per story would leave them out); the console keeps no cursor of its own between visits (it reloads the list).
     const memory = new Map();
-    this.live = new NewsPush({ server: location.origin, topics: [ALL_TOPICS], storage: { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => memory.set(k, v) } });
+    this.live = new NewsPush({
+      server: location.origin,
+      topics: [ALL_TOPICS],
+      languages: [ALL_LANGUAGES],
+      storage: { getItem: (k) => memory.get(k) ?? null, setItem: (k, v) => memory.set(k, v) },
+    });
     this.live.on('news', (e) => this.apply(e.article));
     this.live.on('resync', () => void this.load());
     this.live.on('state', (state) => {

@@ -18,6 +18,11 @@ import { io } from '../socket.io/socket.io.esm.min.js';
 
 /** Follows every topic (the server's `*`). */
 export const ALL_TOPICS = '*';
+/**
+ * As the only language: every version of every story, each as its own event (a tool that lists versions, such as
+ * the newsroom console), instead of one alert per story.
+ */
+export const ALL_LANGUAGES = '*';
 
 /** The server this module was served by. */
 const HOME = new URL('../', import.meta.url).href;
@@ -62,6 +67,9 @@ export function cleanLanguages(list) {
   return out.slice(0, MAX_LANGUAGES);
 }
 
+/** The languages a connection asks for: `*` alone (every version) as it is, any other list cleaned. */
+const readerLanguages = (list) => (list?.length === 1 && list[0] === ALL_LANGUAGES ? [ALL_LANGUAGES] : cleanLanguages(list));
+
 /** Whether an article in `tag` serves a reader asking for `pref` (one may be a subtag of the other). */
 function languageMatches(tag, pref) {
   const t = tag.toLowerCase();
@@ -99,11 +107,11 @@ export class NewsPush extends EventTarget {
    * @param {{ server?: string, topics?: string[], languages?: string[], transports?: Array<'websocket' | 'sse'>, storage?: Storage }} [options]
    *   server: the newspush server's URL (default: where this module came from); topics: what to follow (default
    *   every topic); languages: the reader's, in order of preference (one alert per story, in the best of them;
-   *   default none: the original); transports: tried in order, SSE used when Socket.IO over WebSocket cannot connect.
+   *   default none: the original; [ALL_LANGUAGES]: every version); transports: tried in order, SSE used when Socket.IO over WebSocket cannot connect.
    */
   constructor({ server = HOME, topics = [ALL_TOPICS], languages = [], transports = ['websocket', 'sse'], storage = defaultStorage() } = {}) {
     super();
-    this.languages = cleanLanguages(languages);
+    this.languages = readerLanguages(languages);
     this.server = new URL(server.endsWith('/') ? server : `${server}/`, location.href).href;
     this.topics = [...new Set(topics)];
     this.transports = transports.filter((t) => t === 'websocket' || t === 'sse');
@@ -232,7 +240,7 @@ export class NewsPush extends EventTarget {
 
   /** Changes the reader's languages; an open connection is made again with them (it replays from its cursor). */
   setLanguages(languages) {
-    this.languages = cleanLanguages(languages);
+    this.languages = readerLanguages(languages);
     if (this.state !== 'idle' && this.state !== 'closed' && this.topics.length > 0) this.connectNow();
   }
 
@@ -243,6 +251,19 @@ export class NewsPush extends EventTarget {
     this.emit('news', event);
     this.lastId = event.id;
     this.saveCursor(event.id);
+  }
+
+  /**
+   * After a resync: the old cursor cannot be replayed, and kept it would get a resync at every reconnect. The
+   * server names the newest event of the history (`head`): what it sends after the resync is later, and what came
+   * before is in the list the page reloads now (a page loads its list on every start too, so a saved head hides
+   * nothing). Without one (an empty history) there is nothing to continue after, and the cursor stays.
+   */
+  continueFrom(head) {
+    if (typeof head !== 'string' || !ID_RE.test(head)) return;
+    this.lastId = head;
+    this.startAt = null;
+    this.saveCursor(head);
   }
 
   disconnect() {
@@ -269,7 +290,11 @@ export class NewsPush extends EventTarget {
         this.setState('live');
       },
       news: (event) => current() && this.receive(event),
-      resync: (detail) => current() && this.emit('resync', detail),
+      resync: (detail) => {
+        if (!current()) return;
+        this.continueFrom(detail?.head);
+        this.emit('resync', detail);
+      },
       lost: (err) => {
         if (!current() || scheduled) return;
         scheduled = true;

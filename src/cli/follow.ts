@@ -120,10 +120,12 @@ export async function follow(o: FollowOptions): Promise<void> {
         // One chunk can hold many replayed events: none is printed after --max was reached.
         if (done.signal.aborted) return;
         if (m.event === 'resync') {
-          cursor = null;
-          o.cursors.set(key, null);
-          o.err('resync: the cursor is older than the retained history; what is current: GET /api/v1/articles (following live from here)');
-          if (o.json) o.out(JSON.stringify({ resync: JSON.parse(m.data) }));
+          // The server names where to continue from: a reconnect from there misses nothing and is not told to resync again.
+          const resync = JSON.parse(m.data) as { head?: string | null };
+          cursor = typeof resync.head === 'string' ? resync.head : null;
+          o.cursors.set(key, cursor);
+          o.err('resync: the cursor cannot be replayed; what is current: GET /api/v1/articles (following live from here)');
+          if (o.json) o.out(JSON.stringify({ resync }));
           return;
         }
         if (m.event !== undefined && m.event !== 'message') return;

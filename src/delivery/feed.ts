@@ -31,8 +31,12 @@ export interface CatchUpRequest {
   drained: () => Promise<void>;
   /** Aborted when the client leaves: a waiting catch-up never starts, a running one stops at its next page. */
   signal?: AbortSignal;
-  /** Called instead of any (further) replay when the client cannot be replayed to, before live events. */
-  onResync: (reason: ResyncReason) => void;
+  /**
+   * Called instead of any (further) replay when the client cannot be replayed to, before live events. `head` is
+   * where the client continues from: every event it is sent after this is later, and the events up to it are in
+   * what it reloads (null: the history holds no event, there is nothing to continue after).
+   */
+  onResync: (reason: ResyncReason, head: EventId | null) => void;
   /**
    * Called synchronously right after the last missed event is sent, in the same tick, so that no live event can
    * fall between the replay and the client's live subscription.
@@ -265,7 +269,7 @@ export class LiveFeed {
       buffer = [];
       stopBuffering();
       this.metrics.resyncs.inc({ reason: 'too_far_behind' });
-      req.onResync('too_far_behind');
+      req.onResync('too_far_behind', e.id);
       req.goLive();
       overtaken.abort();
     });
@@ -298,7 +302,7 @@ export class LiveFeed {
           this.metrics.resyncs.inc({ reason: page.reason ?? 'history_truncated' });
           // Events up to the head are in what the client reloads; it gets live only what follows.
           if (page.head !== null) buffer = buffer.filter((e) => compareIds(e.id, page.head!) > 0);
-          req.onResync(page.reason ?? 'history_truncated');
+          req.onResync(page.reason ?? 'history_truncated', page.head);
           await this.flush(req, signal, () => buffer, () => overflowed);
           if (overflowed) return overflow;
           stopBuffering();

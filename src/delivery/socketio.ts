@@ -8,7 +8,7 @@ import { compareIds, cursorSchema, type EventId, type NewsEvent } from '../domai
 import { ALL_TOPICS, audienceOf, followedTopicSchema, matchesAny, MAX_TOPICS_PER_CONNECTION, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { languageListSchema } from '../domain/article.ts';
+import { liveLanguageListSchema } from '../domain/article.ts';
 import { readerGets } from '../domain/story.ts';
 import { consume } from '../ops/limits.ts';
 import type { ConnectionLimits } from './connections.ts';
@@ -17,8 +17,8 @@ import { ClientGoneError, type LiveFeed } from './feed.ts';
 const subscribeSchema = z.strictObject({
   topics: z.array(followedTopicSchema).min(1, 'at least one topic').max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`),
   since: cursorSchema.optional(),
-  /** Languages in order of preference: one alert per story, in the best of them (domain/story.ts). */
-  languages: languageListSchema.nullish(),
+  /** Languages in order of preference: one alert per story, in the best of them (domain/story.ts); `*`: every version. */
+  languages: liveLanguageListSchema.nullish(),
 });
 const unsubscribeSchema = z.strictObject({ topics: z.array(followedTopicSchema).max(MAX_TOPICS_PER_CONNECTION) });
 
@@ -441,7 +441,7 @@ export class SocketIoChannel {
       },
       drained: () => drained(socket),
       signal: state.gone.signal,
-      onResync: (reason) => socket.emit('resync', { topics: following, reason }),
+      onResync: (reason, head) => socket.emit('resync', { topics: following, reason, head }),
       goLive: () => {
         if (socket.connected) socket.join(following.map(room));
       },

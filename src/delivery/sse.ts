@@ -3,19 +3,19 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { ApiError, validationError } from '../domain/errors.ts';
-import { cursorSchema, type NewsEvent } from '../domain/event.ts';
+import { cursorSchema, type EventId, type NewsEvent } from '../domain/event.ts';
 import { ALL_TOPICS, audienceOf, matchesAny, topicListParam, type Topic } from '../domain/topic.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { languageListParam } from '../domain/article.ts';
+import { liveLanguageListParam } from '../domain/article.ts';
 import { readerGets } from '../domain/story.ts';
 import { consume } from '../ops/limits.ts';
-import { ClientGoneError, type LiveFeed } from './feed.ts';
+import { ClientGoneError, type LiveFeed, type ResyncReason } from './feed.ts';
 
 /** A client reading slower than this many buffered bytes is dropped; EventSource reconnects and replays. */
 const MAX_BUFFERED = 1024 * 1024;
 
-export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional(), languages: languageListParam.optional() });
+export const streamQuery = z.object({ topics: topicListParam, since: cursorSchema.optional(), languages: liveLanguageListParam.optional() });
 
 interface SseClient {
   res: Response;
@@ -32,6 +32,14 @@ const CRLF = Buffer.from('\r\n');
 
 export function frame(event: NewsEvent): string {
   return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/**
+ * `id:` the head the client continues from, so that EventSource's own reconnect sends it as Last-Event-ID rather
+ * than the cursor that cannot be replayed (none for an empty history: there is nothing to continue after).
+ */
+export function resyncFrame(topics: readonly Topic[], reason: ResyncReason, head: EventId | null): string {
+  return `event: resync\n${head !== null ? `id: ${head}\n` : ''}data: ${JSON.stringify({ topics, reason, head })}\n\n`;
 }
 
 /** Resolves once the response has written out what it buffered; rejects when the client goes first. */
@@ -134,7 +142,7 @@ export class SseChannel {
           },
           drained: () => drained(res),
           signal: gone.signal,
-          onResync: (reason) => this.write(client, `event: resync\ndata: ${JSON.stringify({ topics: q.topics, reason })}\n\n`),
+          onResync: (reason, head) => this.write(client, resyncFrame(q.topics, reason, head)),
           goLive: () => {
             if (!gone.signal.aborted) this.join(client);
           },

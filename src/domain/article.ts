@@ -1,5 +1,6 @@
 import sanitizeHtml from 'sanitize-html';
 import { z } from 'zod';
+import { ALL_LANGUAGES } from './story.ts';
 import { topicSchema, type Topic } from './topic.ts';
 
 export const ARTICLE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -101,6 +102,25 @@ export const languageListParam = z
   .max(400)
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
   .pipe(languageListSchema);
+
+/** A live reader's languages (Socket.IO, SSE): a list as above, or `*` alone, every version (ALL_LANGUAGES). */
+export const liveLanguageListSchema = z.array(z.string()).transform((list, ctx) => {
+  if (list.length === 1 && list[0] === ALL_LANGUAGES) return [ALL_LANGUAGES];
+  const r = languageListSchema.safeParse(list);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) {
+    const message = issue.message + (list.includes(ALL_LANGUAGES) ? ` (${ALL_LANGUAGES}, every version, stands alone)` : '');
+    ctx.addIssue({ code: 'custom', message, path: issue.path });
+  }
+  return z.NEVER;
+});
+
+/** The same as a query parameter (`languages=ar,en` or `languages=*`). */
+export const liveLanguageListParam = z
+  .string()
+  .max(400)
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(liveLanguageListSchema);
 
 export const articleIdSchema = z.string().regex(ARTICLE_ID_RE, 'an id matching [A-Za-z0-9][A-Za-z0-9._:-]{0,127}');
 

@@ -21,6 +21,12 @@ export interface Story {
 /** Readers' ordered language preferences; null or empty: none (they get the original). */
 export type LanguagePreferences = readonly string[] | null | undefined;
 
+/**
+ * As a live reader's only language (`languages: ["*"]`): every version of every story, each as its own event, with
+ * no story rule. For tools that list versions rather than show alerts (the newsroom console).
+ */
+export const ALL_LANGUAGES = '*';
+
 export const storyIdOf = (a: Article): string => a.storyId ?? a.translationOf ?? a.id;
 
 /**
@@ -67,6 +73,7 @@ export function storyOfEvent(event: NewsEvent): Story {
  * next best version, which the event's `story` names).
  */
 export function readerGets(event: NewsEvent, prefs: LanguagePreferences, fallbackToOriginal: boolean): boolean {
+  if (prefs?.[0] === ALL_LANGUAGES) return true;
   const story = storyOfEvent(event);
   const a = event.article;
   const versions = event.type === 'article.retracted' && !story.versions.some((v) => v.id === a.id)

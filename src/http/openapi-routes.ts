@@ -209,13 +209,13 @@ export const ROUTES: RouteDoc[] = [
   {
     method: 'get', path: '/api/v1/events', tag: 'reading', summary: 'Retained events after a cursor, oldest first',
     query: eventsQuery,
-    responses: { 200: { description: '`resync: true` (and no events) when the cursor is older than the retained history', schema: z.object({ events: z.array(eventView), resync: z.boolean() }) } },
+    responses: { 200: { description: '`resync: true` (and no events) when the cursor cannot be replayed, with `reason` and `head`, the id to continue from', schema: z.object({ events: z.array(eventView), resync: z.boolean(), reason: z.enum(['history_truncated', 'history_reset', 'too_far_behind']).optional(), head: z.string().nullable().optional(), more: z.boolean() }) } },
     errors: ['validation_failed'],
   },
   {
     method: 'get', path: '/api/v1/stream', tag: 'reading', summary: 'Server-Sent Events: replay after `since` or Last-Event-ID, then live events',
     query: streamQuery,
-    responses: { 200: { description: '`id:` the event id, `data:` the event JSON; `event: resync` when the cursor is too old; heartbeat comments', contentType: 'text/event-stream' } },
+    responses: { 200: { description: '`id:` the event id, `data:` the event JSON; `event: resync` (with `id:` the id to continue from) when the cursor cannot be replayed; heartbeat comments', contentType: 'text/event-stream' } },
     errors: ['validation_failed'],
   },
   {

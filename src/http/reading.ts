@@ -33,7 +33,8 @@ export function readingRoutes(store: Store, siteTopics: readonly Topic[], histor
   r.get('/events', history.budget, async (req, res) => {
     const q = parseOrThrow(eventsQuery, req.query);
     const page = await store.readEvents(q.since ?? null, q.topics, q.limit, { maxBytes: EVENTS_PAGE_BYTES, maxBehind: history.maxBehind });
-    res.json({ events: page.events, resync: page.resync, ...(page.reason ? { reason: page.reason } : {}), more: page.more });
+    // A resync names where to continue from (the newest event now; null: none): replaying from it misses nothing later.
+    res.json({ events: page.events, resync: page.resync, ...(page.reason ? { reason: page.reason } : {}), ...(page.resync ? { head: page.head } : {}), more: page.more });
   });
   return r;
 }

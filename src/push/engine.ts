@@ -12,6 +12,7 @@ import { buildPayload, pushTopic, pushUrgency, RECEIPT_RESERVE, withReceipt } fr
 import type { JobQueue } from './queue.ts';
 import type { PushSender, SendResult } from './sender.ts';
 import type { SubscriptionStore } from './subscriptions.ts';
+import type { Subscription } from './types.ts';
 
 /** Queued work: expand an event into batches; send a batch; retry one delivery later. */
 export type PushJob =
@@ -105,9 +106,9 @@ export class PushEngine {
     if (event.type === 'article.retracted') {
       // Recorded first: an alert delivered after the read below sees it and asks for its own withdrawal.
       await this.subs.markWithdrawn(chain, event, this.opts.articleTtlSeconds);
-      const got = (await this.subs.getMany(await this.subs.deliveredTo(chain))).filter((s) => wantsWithdrawal(s, event));
-      ids = got.filter((s) => !fallbackFor(s, event)).map((s) => s.id);
-      await this.queueFallbacks(event, got);
+      const split = await this.withdrawalFor(event, await this.subs.getMany(await this.subs.deliveredTo(chain)), `batch-${event.id}`);
+      ids = split.withdrawn;
+      await this.queue.addBulk(split.fallbacks);
       rec?.add(event, C.matched, ids.length);
     } else {
       const now = new Date(this.clock());
@@ -132,19 +133,33 @@ export class PushEngine {
     this.logger.info({ eventId: event.id, type: event.type, recipients: ids.length, batches: batches.length }, 'push fan-out queued');
   }
 
-  /** Readers of a withdrawn translation who accept another live version of its story get that one instead. */
-  private async queueFallbacks(event: NewsEvent, got: Array<{ id: string } & Parameters<typeof fallbackFor>[0]>): Promise<void> {
+  /**
+   * What a withdrawal sends to readers who got the article (at its fan-out, or later, when their alert landed after
+   * it): nothing to those a better translation replaced it for; to readers of a withdrawn translation who accept
+   * another version of its story that is still live, that version in its place (batch jobs named after `jobId`);
+   * to the others, the withdrawal itself (`withdrawn`).
+   */
+  private async withdrawalFor(event: NewsEvent, got: Subscription[], jobId: string): Promise<{ withdrawn: string[]; fallbacks: Array<{ data: PushJob; opts: { jobId: string } }> }> {
+    const withdrawn: string[] = [];
     const groups = new Map<string, string[]>();
     for (const s of got) {
+      if (!wantsWithdrawal(s, event)) continue;
       const to = fallbackFor(s, event);
       if (to) groups.set(to, [...(groups.get(to) ?? []), s.id]);
+      else withdrawn.push(s.id);
     }
+    const fallbacks = [];
     for (const [id, ids] of groups) {
       const article = await this.opts.current(id);
-      if (!article || !('headline' in article) || article.status !== 'published') continue;
+      // Gone too meanwhile: they are told of the withdrawal rather than left with the withdrawn version.
+      if (!article || !('headline' in article) || article.status !== 'published') {
+        withdrawn.push(...ids);
+        continue;
+      }
       const replacement: NewsEvent = { ...event, type: 'article.updated', topics: article.topics, article: { ...article, body: null } };
-      await this.queue.add({ kind: 'batch', event: replacement, ids }, { jobId: `batch-${event.id}-fallback-${id}` });
+      fallbacks.push({ data: { kind: 'batch' as const, event: replacement, ids }, opts: { jobId: `${jobId}-fallback-${id}` } });
     }
+    return { withdrawn, fallbacks };
   }
 
   private async sendBatch(event: NewsEvent, ids: string[], attempt: number): Promise<void> {
@@ -165,13 +180,18 @@ export class PushEngine {
       await this.subs.markSent(key, d, this.opts.ttlSeconds);
       if (event.type === 'article.retracted' || g.length === 0) return;
       await this.subs.markDelivered(chain, g, this.opts.articleTtlSeconds);
-      // Alerts that landed after the withdrawal read who got the article: they get the withdrawal now, after them.
+      // Alerts that landed after the withdrawal read who got the article: they get now, after them, what its fan-out
+      // gives (the withdrawal, or for a withdrawn translation the next version they accept).
       const withdrawal = await this.subs.withdrawalOf(chain);
       if (!withdrawal) return;
-      await this.queue.addBulk([{ data: { kind: 'batch', event: withdrawal, ids: g }, opts: { jobId: `batch-${withdrawal.id}-late-${event.id}-${g[0]}` } }]);
+      const late = new Set(g);
+      const jobId = `batch-${withdrawal.id}-late-${event.id}-${g[0]}`;
+      const split = await this.withdrawalFor(withdrawal, todo.filter((s) => late.has(s.id)), jobId);
+      const batches = split.withdrawn.length > 0 ? [{ data: { kind: 'batch' as const, event: withdrawal, ids: split.withdrawn }, opts: { jobId } }] : [];
+      await this.queue.addBulk([...split.fallbacks, ...batches]);
       // They are recipients of the withdrawal too (its report counted only those who had the alert when it fanned out).
-      reports?.recorder.add(withdrawal, C.matched, g.length);
-      reports?.recorder.add(withdrawal, C.recipients, g.length);
+      reports?.recorder.add(withdrawal, C.matched, split.withdrawn.length);
+      reports?.recorder.add(withdrawal, C.recipients, split.withdrawn.length);
     };
     // An alert for an article withdrawn or replaced meanwhile is not worth sending any more.
     const obsolete = async () => {

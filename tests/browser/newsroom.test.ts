@@ -298,6 +298,37 @@ describe('the story list', () => {
     await row(page, 'Paging story live').locator('.s-by').getByText(`by ${KEY_NAME}`).waitFor({ timeout: 10_000 });
     await context.close();
   });
+
+  it('lists translations live, as originals: a new one, its update and its withdrawal appear without a reload', async () => {
+    const original = await api(srv.url, 'POST', '/api/v1/articles', { id: 'xl-en', headline: 'Talks resume in Geneva', topics: ['xlate'], language: 'en' }, srv.auth);
+    expect(original.status).toBe(201);
+    const context = await browser.newContext();
+    const { page } = await openConsole(context);
+    await page.fill('#filter-topic', 'xlate');
+    await page.click('#filter-form button');
+    await page.locator('#list-status').getByText('1 story shown.').waitFor({ timeout: 10_000 });
+    await page.locator('#list-live[data-state="live"]').waitFor({ timeout: 10_000 });
+    let loads = 0;
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/articles?')) loads++;
+    });
+    const translation = { id: 'xl-fr', translationOf: 'xl-en', language: 'fr', headline: 'Reprise des pourparlers à Genève', topics: ['xlate'] };
+    expect((await api(srv.url, 'POST', '/api/v1/articles', translation, srv.auth)).status).toBe(201);
+    await row(page, 'Reprise des pourparlers à Genève').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#story-list li').first().getAttribute('data-id')).toBe('xl-fr');
+    expect(await row(page, 'Reprise des pourparlers à Genève').getAttribute('data-version')).toBe('1');
+    // Its update replaces its row, in place of a second one.
+    expect((await api(srv.url, 'PATCH', '/api/v1/articles/xl-fr', { headline: 'Les pourparlers reprennent à Genève' }, srv.auth)).status).toBe(200);
+    await row(page, 'Les pourparlers reprennent à Genève').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#story-list li[data-id="xl-fr"]').count()).toBe(1);
+    expect(await page.locator('#story-list li[data-id="xl-fr"]').getAttribute('data-version')).toBe('2');
+    // Withdrawn: it leaves the list of published stories; the original stays.
+    expect((await api(srv.url, 'DELETE', '/api/v1/articles/xl-fr', { reason: 'Wrong translation' }, srv.auth)).status).toBe(200);
+    await page.locator('#story-list li[data-id="xl-fr"]').waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await page.locator('#story-list li[data-id="xl-en"]').count()).toBe(1);
+    expect(loads).toBe(0); // all of it live, none from reloading the list
+    await context.close();
+  });
 });
 
 describe('the console for every editor', () => {

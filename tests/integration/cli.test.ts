@@ -155,6 +155,25 @@ describe('npx newspush against a running server', () => {
     expect(one.out).toContain('f-2 v1');
   });
 
+  it('after a resync, continues from the head it was given: the next follow is not told to resync again', async () => {
+    await api(server.url, 'POST', '/api/v1/articles', { id: 'rz-1', headline: 'Before', topics: ['rz'] }, server.auth);
+    const head = (await api(server.url, 'GET', '/api/v1/events?topics=*&limit=1')).body.events[0].id as string;
+    // A cursor from another history: resync, naming the newest event.
+    const stale = cli(['follow', 'rz', '--since', '1-0', '--json'], env);
+    await waitFor('the resync', () => stale.stdout().includes('"resync"') || undefined, 20_000);
+    expect(JSON.parse(stale.stdout().trim())).toEqual({ resync: { topics: ['rz'], reason: 'history_reset', head } });
+    stale.kill();
+    await done(stale);
+    // The saved cursor is the head: the next follow starts there, with no resync, and gets what came after it.
+    const next = cli(['follow', 'rz', '--max', '1', '--json'], env);
+    await waitFor('the CLI to connect', () => next.stderr().includes('following rz') || undefined, 20_000);
+    expect(next.stderr()).toContain(`after ${head} (saved cursor)`);
+    const after = (await api(server.url, 'POST', '/api/v1/articles', { id: 'rz-2', headline: 'After', topics: ['rz'] }, server.auth)).body.event.id;
+    const r = await done(next);
+    expect(r.err).not.toContain('resync');
+    expect(r.out.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([after]);
+  });
+
   it('vapid prints a key pair as environment lines', async () => {
     const r = await done(cli(['vapid'], {}));
     expect(r.code).toBe(0);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -99,7 +99,7 @@ describe('PUBLISHER_KEYS_FILE and SIGHUP (the server process)', () => {
   });
 
   function run(env: Record<string, string>) {
-    // As the Docker image runs it: node itself gets the signals (the tsx CLI passes on only SIGINT and SIGTERM).
+    // As `npm start` and the Docker image run it: node itself gets the signals.
     const c = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     let out = '';
@@ -151,4 +151,114 @@ describe('PUBLISHER_KEYS_FILE and SIGHUP (the server process)', () => {
     expect(await publishWith(url, key('fixed'))).toBe(201);
     expect(p.child.exitCode).toBeNull();
   });
+});
+
+/** The processes below `pid` (children, theirs, ...), from /proc. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of stat is the parent; the command name (field 2) may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of parents.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+const commandLine = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+describe('npm start', () => {
+  let dir = '';
+  let npm: ReturnType<typeof spawn> | null = null;
+  afterEach(async () => {
+    if (npm && npm.exitCode === null && npm.signalCode === null) {
+      const exited = new Promise((r) => npm!.once('exit', r));
+      process.kill(-npm.pid!, 'SIGTERM'); // the process group this test started
+      await exited;
+    }
+    npm = null;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = '';
+  });
+
+  /** `npm start` itself, in a process group of its own as a terminal would start it; waits until it listens. */
+  async function npmStart(env: Record<string, string>) {
+    const port = await freePort();
+    const c = spawn('npm', ['start', '--silent'], {
+      env: { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    npm = c;
+    let out = '';
+    c.stdout!.on('data', (d) => (out += d));
+    c.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<string>((resolve) => c.on('exit', (code, signal) => resolve(`${code} ${signal}`)));
+    const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    await waitFor('the server to listen', () => lines().some((l) => l.msg?.startsWith('listening')), 30_000);
+    // One process runs src/main.ts (no launcher in between that would keep SIGHUP to itself).
+    const servers = descendants(c.pid!).filter((p) => commandLine(p).includes('src/main.ts'));
+    expect(servers.map(commandLine)).toHaveLength(1);
+    const stopped = async (signal: string) => {
+      const started = Date.now();
+      const ended = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 12_000))]);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await waitFor('the server process to be gone', () => !existsSync(`/proc/${servers[0]}`) || undefined, 5_000);
+      // The server shut down on the signal (closing clients and storage), not cut off: no forced or failed exit.
+      expect(lines().some((l) => l.msg === 'shutting down' && l.signal === signal)).toBe(true);
+      expect(lines().filter((l) => l.level >= 50)).toEqual([]);
+      return ended;
+    };
+    return { pid: c.pid!, server: servers[0]!, url: `http://127.0.0.1:${port}`, lines, stopped };
+  }
+
+  it('runs the server as one process: SIGHUP to it re-reads the keys file, and Ctrl-C stops it cleanly', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'newspush-npm-start-'));
+    // As in the SIGHUP test above: the configured path is a symlink, so only the signal brings the new keys in.
+    mkdirSync(join(dir, 'secrets'));
+    mkdirSync(join(dir, 'config'));
+    writeFileSync(join(dir, 'secrets', 'keys'), `cms:${key('before')}\n`);
+    symlinkSync(join(dir, 'secrets', 'keys'), join(dir, 'config', 'keys'));
+    const p = await npmStart({ PUBLISHER_KEYS_FILE: join(dir, 'config', 'keys'), PUBLISHER_KEYS: '' });
+    expect(await publishWith(p.url, key('before'))).toBe(201);
+
+    writeFileSync(join(dir, 'secrets', 'keys'), `cms:${key('after')}\n`);
+    process.kill(p.server, 'SIGHUP');
+    const reloaded = await waitFor('the SIGHUP reload', () => p.lines().find((l) => l.msg === 'publisher keys reloaded' && l.trigger === 'SIGHUP'), 10_000);
+    expect(reloaded.changed).toBe(true);
+    expect(await publishWith(p.url, key('after'))).toBe(201);
+    expect(await publishWith(p.url, key('before'))).toBe(401);
+
+    // Ctrl-C: SIGINT to the whole foreground group (npm, its shell, the server). npm ends as a program stopped by
+    // Ctrl-C does (it sends itself the signal once its script has ended).
+    process.kill(-p.pid, 'SIGINT');
+    expect(await p.stopped('SIGINT')).toBe('null SIGINT');
+  }, 60_000);
+
+  it('SIGTERM to the server process stops it cleanly, and npm with it', async () => {
+    const p = await npmStart({ PUBLISHER_KEYS: `cms:${key('term')}` });
+    expect(await publishWith(p.url, key('term'))).toBe(201);
+    process.kill(p.server, 'SIGTERM');
+    // The server exits 0 (npm would report anything else as an error) and npm ends with it.
+    expect(await p.stopped('SIGTERM')).toBe('0 null');
+  }, 60_000);
 });

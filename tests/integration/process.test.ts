@@ -3,10 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis.ts';
 import { waitFor } from '../support/wait.ts';
 
-const TSX = 'node_modules/.bin/tsx';
-
 function run(env: Record<string, string>) {
-  const child = spawn(TSX, ['src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // What `npm start` runs (package.json): the server as one node process.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

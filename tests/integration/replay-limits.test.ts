@@ -7,7 +7,7 @@ import { fillHistory } from '../support/history.ts';
 import { TestRedis } from '../support/redis.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 import { SseReader } from '../support/sse.ts';
-import { waitFor } from '../support/wait.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 const publishVia = (srv: TestServer) => (topics: string[]) =>
   api(srv.url, 'POST', '/api/v1/articles', article(topics), srv.auth).then((r) => {
@@ -67,6 +67,9 @@ describe('200 clients, each 2,000 events behind (20 KB bodies), reconnecting at 
         resyncs++;
         expect(c.resyncs).toHaveLength(1);
         expect(topics).toHaveLength(2);
+        // Continuing from the head it was given misses nothing: it got every event of its topics after it.
+        const head = (c.resyncs[0] as { head: string }).head;
+        expect(c.ids).toEqual(all.filter((e) => mine(e) && compareIds(e.id, head) > 0).map((e) => e.id));
       } else {
         replays++;
         expect(c.resyncs).toEqual([]);
@@ -108,23 +111,39 @@ describe('a Redis that comes back empty', () => {
     // Reconnecting with their old cursors after new events landed: every one is told to reload, none replays.
     const back = await Promise.all(cursors.map((since) => NewsClient.connect(srv.url, { topics: ['world'], since })));
     for (const c of back) await waitFor('resync', () => c.resyncs.length === 1);
-    for (const c of back) expect(c.resyncs).toEqual([{ topics: ['world'], reason: 'history_reset' }]);
+    // Each is told where the new history stands: its newest event.
+    for (const c of back) expect(c.resyncs).toEqual([{ topics: ['world'], reason: 'history_reset', head: after[2]!.id }]);
     expect(back.every((c) => c.events.length === 0)).toBe(true);
     // They are live afterwards.
     const next = await publish(['world']);
     for (const c of back) await waitFor('the next event', () => c.ids.includes(next.id));
     for (const c of back) c.close();
+    // Reconnecting from the head they were given: no second resync, and what followed it replays once.
+    const resumed = await NewsClient.connect(srv.url, { topics: ['world'], since: after[2]!.id });
+    await waitFor('the replay from the head', () => resumed.ids.length >= 1);
+    await sleep(100);
+    expect(resumed.resyncs).toEqual([]);
+    expect(resumed.ids).toEqual([next.id]);
+    resumed.close();
     // The same answer over SSE and the events API.
     const sse = await SseReader.open(`${srv.url}/api/v1/stream?topics=world`, { 'Last-Event-ID': before[4]!.id });
     await waitFor('SSE resync', () => sse.messages.find((m) => m.event === 'resync'));
-    expect(JSON.parse(sse.messages.find((m) => m.event === 'resync')!.data)).toEqual({ topics: ['world'], reason: 'history_reset' });
+    const resync = sse.messages.find((m) => m.event === 'resync')!;
+    expect(JSON.parse(resync.data)).toEqual({ topics: ['world'], reason: 'history_reset', head: next.id });
+    expect(resync.id).toBe(next.id);
     expect(sse.data).toEqual([]);
     await sse.close();
+    const sseBack = await SseReader.open(`${srv.url}/api/v1/stream?topics=world`, { 'Last-Event-ID': resync.id! });
+    const later = await publish(['world']);
+    await waitFor('the SSE event after the head', () => sseBack.data.length >= 1);
+    await sleep(100);
+    expect(sseBack.messages.map((m) => [m.event, m.id])).toEqual([['message', later.id]]);
+    await sseBack.close();
     const old = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${before[2]!.id}`);
-    expect(old.body).toMatchObject({ events: [], resync: true, reason: 'history_reset' });
+    expect(old.body).toMatchObject({ events: [], resync: true, reason: 'history_reset', head: later.id });
     // A cursor of the new history replays as before.
     const fresh = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${after[0]!.id}`);
-    expect(fresh.body.events.map((e: NewsEvent) => e.id)).toEqual([after[1]!.id, after[2]!.id, next.id]);
+    expect(fresh.body.events.map((e: NewsEvent) => e.id)).toEqual([after[1]!.id, after[2]!.id, next.id, later.id]);
   }, 90_000);
 
   it('the memory engine does the same after a restart', async () => {
@@ -134,12 +153,16 @@ describe('a Redis that comes back empty', () => {
     await waitFor('the clock to move past the old id', () => Date.now() > Number(old.id.split('-')[0]) + 1);
     const second = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
     try {
-      await publishVia(second)(['world']);
+      const fresh = await publishVia(second)(['world']);
       const c = await NewsClient.connect(second.url, { topics: ['world'], since: old.id });
       await waitFor('resync', () => c.resyncs.length === 1);
-      expect(c.resyncs).toEqual([{ topics: ['world'], reason: 'history_reset' }]);
+      expect(c.resyncs).toEqual([{ topics: ['world'], reason: 'history_reset', head: fresh.id }]);
       expect(c.events).toEqual([]);
       c.close();
+      // From the head: no second resync.
+      const back = await NewsClient.connect(second.url);
+      expect(await back.request('subscribe', { topics: ['world'], since: fresh.id })).toEqual({ ok: true, topics: ['world'], replayed: 0, resync: false });
+      back.close();
     } finally {
       await second.close();
     }

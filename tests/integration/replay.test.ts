@@ -171,33 +171,73 @@ for (const engine of ['memory', 'redis'] as const) {
   });
 }
 
-describe('resync when the cursor is older than the retained history', () => {
-  it('sends resync instead of a partial replay, over Socket.IO and the events API', async () => {
-    const srv = await startServer({ HISTORY_MAX_EVENTS: '5', RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
-    try {
-      const events: NewsEvent[] = [];
-      for (let i = 0; i < 8; i++) {
-        const r = await api(srv.url, 'POST', '/api/v1/articles', article(['world']), srv.auth);
-        events.push(r.body.event);
+for (const engine of ['memory', 'redis'] as const) {
+  describe(`resync when the cursor is older than the retained history (${engine} engine)`, () => {
+    it('sends resync with the head to continue from instead of a partial replay, over Socket.IO and the events API', async () => {
+      const redis = engine === 'redis' ? await TestRedis.start() : null;
+      const srv = await startServer({ HISTORY_MAX_EVENTS: '5', RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...(redis ? { REDIS_URL: redis.url } : {}) });
+      try {
+        const events: NewsEvent[] = [];
+        for (let i = 0; i < 8; i++) {
+          const r = await api(srv.url, 'POST', '/api/v1/articles', article(['world']), srv.auth);
+          events.push(r.body.event);
+        }
+        const head = events[7]!.id;
+        const c = await NewsClient.connect(srv.url);
+        const ack = await c.request('subscribe', { topics: ['world'], since: events[0]!.id });
+        expect(ack).toMatchObject({ ok: true, replayed: 0, resync: true });
+        expect(c.resyncs).toEqual([{ topics: ['world'], reason: 'history_truncated', head }]);
+        expect(c.events).toEqual([]);
+        // Still live afterwards.
+        const next = await api(srv.url, 'POST', '/api/v1/articles', article(['world']), srv.auth);
+        await c.waitForCount(1);
+        expect(c.ids).toEqual([next.body.event.id]);
+        c.close();
+        const old = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${events[0]!.id}`);
+        expect(old.body).toEqual({ events: [], resync: true, reason: 'history_truncated', head: next.body.event.id, more: false });
+        // The boundary itself is fine: the newest trimmed event's id still replays everything retained.
+        const edge = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${events[4]!.id}`);
+        expect(edge.body.resync).toBe(false);
+        expect(edge.body.events).toHaveLength(4);
+        expect(edge.body).not.toHaveProperty('head');
+      } finally {
+        await srv.close();
+        await redis?.stop();
       }
-      const c = await NewsClient.connect(srv.url);
-      const ack = await c.request('subscribe', { topics: ['world'], since: events[0]!.id });
-      expect(ack).toMatchObject({ ok: true, replayed: 0, resync: true });
-      expect(c.resyncs).toEqual([{ topics: ['world'], reason: 'history_truncated' }]);
-      expect(c.events).toEqual([]);
-      // Still live afterwards.
-      const next = await api(srv.url, 'POST', '/api/v1/articles', article(['world']), srv.auth);
-      await c.waitForCount(1);
-      expect(c.ids).toEqual([next.body.event.id]);
-      c.close();
-      const old = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${events[0]!.id}`);
-      expect(old.body).toEqual({ events: [], resync: true, reason: 'history_truncated', more: false });
-      // The boundary itself is fine: the newest trimmed event's id still replays everything retained.
-      const edge = await api(srv.url, 'GET', `/api/v1/events?topics=world&since=${events[3]!.id}`);
-      expect(edge.body.resync).toBe(false);
-      expect(edge.body.events).toHaveLength(5);
-    } finally {
-      await srv.close();
-    }
+    });
+
+    it('a client that reconnects from the head is not told to resync again, and misses nothing after it', async () => {
+      const redis = engine === 'redis' ? await TestRedis.start() : null;
+      const srv = await startServer({ HISTORY_MAX_EVENTS: '3', RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...(redis ? { REDIS_URL: redis.url } : {}) });
+      const publish = async (topics: string[]) => (await api(srv.url, 'POST', '/api/v1/articles', article(topics), srv.auth)).body.event as NewsEvent;
+      try {
+        const first = await publish(['world']);
+        for (let i = 0; i < 5; i++) await publish(['world']);
+        const last = await publish(['sport']); // the newest event of the history, of another topic
+        // Handshake with the stale cursor: resync, naming the newest event of the whole history.
+        const a = await NewsClient.connect(srv.url, { topics: ['world'], since: first.id });
+        await waitFor('resync', () => a.resyncs.length === 1);
+        expect(a.resyncs).toEqual([{ topics: ['world'], reason: 'history_truncated', head: last.id }]);
+        a.close();
+        // Back with the head, nothing new: no second resync, nothing replayed.
+        const b = await NewsClient.connect(srv.url);
+        const ack = await b.request('subscribe', { topics: ['world'], since: last.id });
+        expect(ack).toEqual({ ok: true, topics: ['world'], replayed: 0, resync: false });
+        b.close();
+        // Events published after the resync, while away: a reconnect from the head replays each once, then live.
+        const away = [await publish(['world']), await publish(['sport']), await publish(['world/europe'])];
+        const c = await NewsClient.connect(srv.url, { topics: ['world'], since: last.id });
+        await c.waitForCount(2);
+        const live = await publish(['world']);
+        await c.waitForCount(3);
+        await sleep(100);
+        expect(c.resyncs).toEqual([]);
+        expect(c.ids).toEqual([away[0]!.id, away[2]!.id, live.id]);
+        c.close();
+      } finally {
+        await srv.close();
+        await redis?.stop();
+      }
+    });
   });
-});
+}

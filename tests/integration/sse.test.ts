@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { article } from '../support/articles.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
 import { SseReader } from '../support/sse.ts';
-import { waitFor } from '../support/wait.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 let srv: TestServer;
 const publish = async (topics: string[]) => (await api(srv.url, 'POST', '/api/v1/articles', article(topics), srv.auth)).body.event;
@@ -43,10 +43,37 @@ describe('Server-Sent Events', () => {
     for (let i = 0; i < 25; i++) await publish(['old']);
     const s = await SseReader.open(`${srv.url}/api/v1/stream?topics=old&since=${first.id}`);
     await waitFor('resync', () => s.messages.find((m) => m.event === 'resync'));
-    expect(JSON.parse(s.messages[0]!.data)).toEqual({ topics: ['old'], reason: 'history_truncated' });
+    const head = (await api(srv.url, 'GET', '/api/v1/events?topics=*&limit=1')).body.events[0].id;
+    expect(JSON.parse(s.messages[0]!.data)).toEqual({ topics: ['old'], reason: 'history_truncated', head });
+    // The resync's id: line is the head, so that EventSource's own reconnect sends it as Last-Event-ID.
+    expect(s.messages[0]!.id).toBe(head);
     expect(s.data).toEqual([]);
     await waitFor('a heartbeat comment', () => s.comments >= 2, 3_000);
     await s.close();
+  });
+
+  it('a stream reopened from the resync head gets no second resync, and each later event once', async () => {
+    const first = await publish(['gone']);
+    for (let i = 0; i < 25; i++) await publish(['gone']);
+    const s = await SseReader.open(`${srv.url}/api/v1/stream?topics=gone&since=${first.id}`);
+    await waitFor('resync', () => s.messages.find((m) => m.event === 'resync'));
+    await s.close();
+    const lastEventId = s.messages[0]!.id!;
+    // Reopened as EventSource would after a drop (its URL still holds the stale since=), nothing new yet.
+    const again = await SseReader.open(`${srv.url}/api/v1/stream?topics=gone&since=${first.id}`, { 'Last-Event-ID': lastEventId });
+    await waitFor('the stream to open', () => again.comments >= 1);
+    const after = [await publish(['gone']), await publish(['gone'])];
+    await waitFor('the events after the resync', () => again.data.length >= 2);
+    await sleep(100);
+    expect(again.messages.map((m) => [m.event, m.id])).toEqual(after.map((e) => ['message', e.id]));
+    await again.close();
+    // Away while one went out: reopening from the head replays it once.
+    const missed = await publish(['gone']);
+    const back = await SseReader.open(`${srv.url}/api/v1/stream?topics=gone`, { 'Last-Event-ID': lastEventId });
+    await waitFor('the replay', () => back.data.length >= 3);
+    await sleep(100);
+    expect(back.messages.map((m) => [m.event, m.id])).toEqual([...after, missed].map((e) => ['message', e.id]));
+    await back.close();
   });
 
   it('refuses a stream without topics or with a bad cursor', async () => {

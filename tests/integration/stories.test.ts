@@ -114,6 +114,39 @@ for (const engine of ['memory', 'redis'] as const) describe(`stories in several 
     }
   });
 
+  it('languages ["*"] gets every version of every story, live and replayed, over Socket.IO and SSE', async () => {
+    const topic = `every/${engine}`;
+    const first = await publish(article([topic]));
+    const live = await NewsClient.connect(srv.url, { topics: [topic], languages: ['*'] } as never);
+    const sse = await SseReader.open(`${srv.url}/api/v1/stream?topics=${topic}&languages=*`);
+    try {
+      await waitFor('the stream to open', () => sse.comments >= 1);
+      const id = uid('every');
+      await publish(seedStory(id, { topics: [topic] }));
+      await publish(seedArabic(`${id}-ar`, id, { topics: [topic] }));
+      await write('PATCH', `/api/v1/articles/${id}-ar`, { summary: 'تغيير', notify: true });
+      await write('DELETE', `/api/v1/articles/${id}-ar`, { reason: 'Wrong' });
+      const fenceId = (await publish(article([topic]))).article.id;
+      const expected = [`article.published ${id}`, `article.published ${id}-ar`, `article.updated ${id}-ar`, `article.retracted ${id}-ar`, `article.published ${fenceId}`];
+      await waitFor('the fence', () => live.events.some((e) => e.article.id === fenceId) && sse.data.some((e: NewsEvent) => e.article.id === fenceId));
+      expect(live.events.map((e) => `${e.type} ${e.article.id}`)).toEqual(expected);
+      expect(sse.data.map((e: NewsEvent) => `${e.type} ${e.article.id}`)).toEqual(expected);
+      // Replayed the same way.
+      const back = await NewsClient.connect(srv.url, { topics: [topic], since: first.event!.id, languages: ['*'] } as never);
+      await back.waitForCount(expected.length);
+      expect(back.events.map((e) => `${e.type} ${e.article.id}`)).toEqual(expected);
+      back.close();
+      // `*` stands alone; listings do not take it.
+      const mixed = await live.request('subscribe', { topics: [topic], languages: ['*', 'en'] });
+      expect(mixed).toMatchObject({ ok: false, error: { code: 'validation_failed', details: [{ field: 'languages.0' }] } });
+      expect((await api(srv.url, 'GET', `/api/v1/stream?topics=${topic}&languages=en,*`)).status).toBe(400);
+      expect((await api(srv.url, 'GET', `/api/v1/articles?languages=*`)).status).toBe(400);
+    } finally {
+      live.close();
+      await sse.close();
+    }
+  });
+
   it('subscribe sets and changes a connection\'s languages', async () => {
     const topic = `subscribe/${engine}`;
     const c = await NewsClient.connect(srv.url);

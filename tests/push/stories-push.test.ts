@@ -3,7 +3,7 @@ import { article, seedArabic, seedStory } from '../support/articles.ts';
 import { PushService } from '../support/push-service.ts';
 import { TestRedis } from '../support/redis.ts';
 import { api, startServer, type TestServer } from '../support/server.ts';
-import { waitFor } from '../support/wait.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 // Web Push of a story in several languages: one push per story, in the subscriber's best language.
 for (const engine of ['memory', 'redis'] as const) describe(`Web Push of stories (${engine} engine)`, () => {
@@ -100,6 +100,37 @@ for (const engine of ['memory', 'redis'] as const) describe(`Web Push of stories
     await api(srv.url, 'DELETE', `/api/v1/articles/${id}`, {}, srv.auth);
     await waitFor('the English withdrawal', () => push.for(both.name).length === 4 && push.for(english.name).length === 2, 10_000);
     expect(push.for(both.name)[3]!.payload).toMatchObject({ type: 'article.retracted', articleId: id });
+    expect(push.for(arabicOnly.name)).toHaveLength(2);
+  });
+
+  it('a translation alert that lands after its withdrawal looked for its readers: they get the fallback too, or the withdrawal', async () => {
+    const topics = [`stories-${engine}`];
+    const both = await subscribe({ languages: ['ar', 'en'] });
+    const arabicOnly = await subscribe({ languages: ['ar'] });
+    const id = `push-late-${engine}`;
+    await publish(seedStory(id, { topics }));
+    await waitFor('the English alert', () => push.for(both.name).length === 1);
+    // A push service that holds its answers: the Arabic alert is still going out when it is withdrawn.
+    let release!: () => void;
+    push.gate = new Promise<void>((r) => (release = r));
+    try {
+      await publish(seedArabic(`${id}-ar`, id, { topics }));
+      await waitFor('the Arabic alert to be under way', () => push.for(both.name).length === 2 && push.for(arabicOnly.name).length === 1, 10_000);
+      await api(srv.url, 'DELETE', `/api/v1/articles/${id}-ar`, { reason: 'Mistranslated' }, srv.auth);
+      // The withdrawal waits 1 s, then looks for who got the Arabic alert: nobody yet, the push service has not answered.
+      await sleep(1_500);
+      expect(push.for(both.name)).toHaveLength(2);
+    } finally {
+      push.gate = null;
+      release();
+    }
+    // The alerts land now: the batch that delivered them sends what the withdrawal's fan-out would have.
+    await waitFor('the late fallback and withdrawal', () => push.for(both.name).length === 3 && push.for(arabicOnly.name).length === 2, 10_000);
+    expect(push.for(both.name)[2]!.payload).toMatchObject({ type: 'article.updated', articleId: id, lang: 'en', storyId: id });
+    expect(push.for(both.name)[2]!.headers.topic).toBe(push.for(both.name)[1]!.headers.topic);
+    expect(push.for(arabicOnly.name)[1]!.payload).toMatchObject({ type: 'article.retracted', articleId: `${id}-ar`, body: 'Mistranslated' });
+    await sleep(1_000);
+    expect(push.for(both.name)).toHaveLength(3);
     expect(push.for(arabicOnly.name)).toHaveLength(2);
   });
 });

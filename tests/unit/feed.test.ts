@@ -165,15 +165,17 @@ describe('LiveFeed.catchUp', () => {
     const cancelledRun = feed.catchUp({ ...quiet, topics: ['c'], since: cursor.id, signal: cancelled.signal, drained: async () => {} });
     const log: string[] = [];
     const waiting = feed.catchUp({
-      topics: ['c'], since: cursor.id, send: (e) => log.push(e.id), onResync: (reason) => log.push(`resync:${reason}`),
+      topics: ['c'], since: cursor.id, send: (e) => log.push(e.id), onResync: (reason, head) => log.push(`resync:${reason}:${head}`),
       goLive: () => log.push('live'), drained: async () => {},
     });
     cancelled.abort();
     await expect(cancelledRun).rejects.toBeInstanceOf(ClientGoneError);
     // Four live events while it waits: more than maxEvents (3) buffered -> resync and live at once, no replay.
-    for (let i = 0; i < 4; i++) await publish(['c']);
+    const four: string[] = [];
+    for (let i = 0; i < 4; i++) four.push((await publish(['c'])).id);
     expect(await waiting).toEqual({ replayed: 0, resync: true });
-    expect(log).toEqual(['resync:too_far_behind', 'live']);
+    // It continues after the event that passed the bound (that one is in what it reloads, the next come live).
+    expect(log).toEqual([`resync:too_far_behind:${four[3]}`, 'live']);
     expect(store.reads).toBe(readsBefore);
     release!();
     expect(await first).toEqual({ replayed: 0, resync: true }); // it buffered the same four: resync too
@@ -184,10 +186,11 @@ describe('LiveFeed.catchUp', () => {
   it('answers resync (too_far_behind) instead of replaying more than maxEvents', async () => {
     const { feed, publish } = await setup({ maxEvents: 5 });
     const cursor = await publish(['m']);
-    for (let i = 0; i < 6; i++) await publish(['m']);
+    let last = cursor;
+    for (let i = 0; i < 6; i++) last = await publish(['m']);
     const log: string[] = [];
-    const req: CatchUpRequest = { topics: ['m'], since: cursor.id, send: (e) => log.push(e.id), drained: async () => {}, onResync: (r) => log.push(r), goLive: () => log.push('live') };
+    const req: CatchUpRequest = { topics: ['m'], since: cursor.id, send: (e) => log.push(e.id), drained: async () => {}, onResync: (r, head) => log.push(`${r}:${head}`), goLive: () => log.push('live') };
     expect(await feed.catchUp(req)).toEqual({ replayed: 0, resync: true });
-    expect(log).toEqual(['too_far_behind', 'live']);
+    expect(log).toEqual([`too_far_behind:${last.id}`, 'live']);
   });
 });
