@@ -3,14 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewsEvent } from '../../src/domain/event.ts';
 import { article } from '../support/articles.ts';
 import { NewsClient } from '../support/clients.ts';
-import { TestRedis } from '../support/redis.ts';
 import { SseReader } from '../support/sse.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServerOn, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
 // `*` follows every topic: what the alerts page does on a server with no TOPICS.
 for (const engine of ['memory', 'redis'] as const) describe(`following every topic with * (${engine} engine)`, () => {
-  let redis: TestRedis | null = null;
   let srv: TestServer;
   const publish = async (topics: string[]) => {
     const r = await api(srv.url, 'POST', '/api/v1/articles', article(topics), srv.auth);
@@ -19,12 +17,10 @@ for (const engine of ['memory', 'redis'] as const) describe(`following every top
   };
 
   beforeAll(async () => {
-    if (engine === 'redis') redis = await TestRedis.start();
-    srv = await startServer({ ...(redis ? { REDIS_URL: redis.url } : {}), RATE_LIMIT_PUBLISH_PER_SECOND: '0', TOPICS: 'world/middle-east=Middle East,sport' });
+    srv = await startServerOn(engine, { RATE_LIMIT_PUBLISH_PER_SECOND: '0', TOPICS: 'world/middle-east=Middle East,sport' });
   });
   afterAll(async () => {
     await srv?.close();
-    await redis?.stop();
   });
 
   it('Socket.IO, SSE and /events deliver every topic, live and replayed, each event once', async () => {

@@ -1,20 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { article } from '../support/articles.ts';
 import { NewsClient } from '../support/clients.ts';
-import { TestRedis } from '../support/redis.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServerOn, type TestServer } from '../support/server.ts';
 
 for (const engine of ['memory', 'redis'] as const) {
   describe(`a retry without a version (${engine} engine)`, () => {
-    let redis: TestRedis | null = null;
     let srv: TestServer;
     beforeAll(async () => {
-      redis = engine === 'redis' ? await TestRedis.start() : null;
-      srv = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...(redis ? { REDIS_URL: redis.url } : {}) });
+      srv = await startServerOn(engine, { RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
     });
     afterAll(async () => {
       await srv.close();
-      await redis?.stop();
     });
 
     const publish = (body: Record<string, unknown>) => api(srv.url, 'POST', '/api/v1/articles', body, srv.auth);

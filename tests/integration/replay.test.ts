@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewsEvent } from '../../src/domain/event.ts';
 import { article } from '../support/articles.ts';
 import { NewsClient } from '../support/clients.ts';
-import { TestRedis } from '../support/redis.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServerOn, type TestServer } from '../support/server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 /** Every event of the deployment for these topics after `since`, as the reading API lists them. */
@@ -24,7 +23,6 @@ function assertOrderedOnce(ids: string[]): void {
 
 for (const engine of ['memory', 'redis'] as const) {
   describe(`replay of missed events (${engine} engine)`, () => {
-    let redis: TestRedis | null = null;
     let srv: TestServer;
     const publish = (topics: string[], extra: Record<string, unknown> = {}) =>
       api(srv.url, 'POST', '/api/v1/articles', article(topics, extra), srv.auth).then((r) => {
@@ -33,12 +31,10 @@ for (const engine of ['memory', 'redis'] as const) {
       });
 
     beforeAll(async () => {
-      if (engine === 'redis') redis = await TestRedis.start();
-      srv = await startServer({ ...(redis ? { REDIS_URL: redis.url } : {}), RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
+      srv = await startServerOn(engine, { RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
     });
     afterAll(async () => {
       await srv.close();
-      await redis?.stop();
     });
 
     it('a client that was away gets exactly what it missed for its topics, in order, before the ack', async () => {
@@ -174,8 +170,7 @@ for (const engine of ['memory', 'redis'] as const) {
 for (const engine of ['memory', 'redis'] as const) {
   describe(`resync when the cursor is older than the retained history (${engine} engine)`, () => {
     it('sends resync with the head to continue from instead of a partial replay, over Socket.IO and the events API', async () => {
-      const redis = engine === 'redis' ? await TestRedis.start() : null;
-      const srv = await startServer({ HISTORY_MAX_EVENTS: '5', RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...(redis ? { REDIS_URL: redis.url } : {}) });
+      const srv = await startServerOn(engine, { HISTORY_MAX_EVENTS: '5', RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
       try {
         const events: NewsEvent[] = [];
         for (let i = 0; i < 8; i++) {
@@ -202,13 +197,11 @@ for (const engine of ['memory', 'redis'] as const) {
         expect(edge.body).not.toHaveProperty('head');
       } finally {
         await srv.close();
-        await redis?.stop();
       }
     });
 
     it('a client that reconnects from the head is not told to resync again, and misses nothing after it', async () => {
-      const redis = engine === 'redis' ? await TestRedis.start() : null;
-      const srv = await startServer({ HISTORY_MAX_EVENTS: '3', RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...(redis ? { REDIS_URL: redis.url } : {}) });
+      const srv = await startServerOn(engine, { HISTORY_MAX_EVENTS: '3', RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
       const publish = async (topics: string[]) => (await api(srv.url, 'POST', '/api/v1/articles', article(topics), srv.auth)).body.event as NewsEvent;
       try {
         const first = await publish(['world']);
@@ -236,7 +229,6 @@ for (const engine of ['memory', 'redis'] as const) {
         c.close();
       } finally {
         await srv.close();
-        await redis?.stop();
       }
     });
   });

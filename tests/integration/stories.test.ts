@@ -2,14 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewsEvent } from '../../src/domain/event.ts';
 import { article, seedArabic, seedStory } from '../support/articles.ts';
 import { NewsClient } from '../support/clients.ts';
-import { TestRedis } from '../support/redis.ts';
 import { SseReader } from '../support/sse.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServerOn, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
 // One story in several languages: the seed story in English, then its Arabic machine translation.
 for (const engine of ['memory', 'redis'] as const) describe(`stories in several languages (${engine} engine)`, () => {
-  let redis: TestRedis | null = null;
   let srv: TestServer;
   let n = 0;
   const uid = (name: string) => `${name}-${engine}-${++n}`;
@@ -28,12 +26,10 @@ for (const engine of ['memory', 'redis'] as const) describe(`stories in several 
   const headlines = (events: NewsEvent[], fenceIds: string[]) => events.filter((e) => !fenceIds.includes(e.id)).map((e) => `${e.type} ${e.article.language} ${e.article.id}`);
 
   beforeAll(async () => {
-    if (engine === 'redis') redis = await TestRedis.start();
-    srv = await startServer({ ...(redis ? { REDIS_URL: redis.url } : {}), RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
+    srv = await startServerOn(engine, { RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
   });
   afterAll(async () => {
     await srv?.close();
-    await redis?.stop();
   });
 
   it('a reader preferring Arabic gets one alert that becomes the Arabic version; readers of English are not alerted twice', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbargoScheduler } from '../../src/news/embargo.ts';
 import { NewsClient } from '../support/clients.ts';
 import { TestRedis } from '../support/redis.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServer, startServerOn, type TestServer } from '../support/server.ts';
 
 const FIXTURES = new URL('../fixtures/ninjs/', import.meta.url);
 const EMBARGOED = JSON.parse(readFileSync(new URL('superdesk/embargoed.json', FIXTURES), 'utf8')) as Record<string, unknown>;
@@ -43,18 +43,15 @@ const nonMarkers = (reader: NewsClient) => reader.events.filter((e) => !e.articl
 
 for (const engine of ['memory', 'redis'] as const) {
   describe(`held versions (${engine} engine)`, () => {
-    let redis: TestRedis | null = null;
     let srv: TestServer;
     const clock = { now: at(0) };
     let scheduler: EmbargoScheduler;
     beforeAll(async () => {
-      redis = engine === 'redis' ? await TestRedis.start() : null;
-      srv = await startServer({ RATE_LIMIT_PUBLISH_PER_SECOND: '0', ...(redis ? { REDIS_URL: redis.url } : {}) });
+      srv = await startServerOn(engine, { RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
       scheduler = new EmbargoScheduler(srv.app.news, srv.app.logger, () => clock.now);
     });
     afterAll(async () => {
       await srv.close();
-      await redis?.stop();
     });
 
     it('publishes at the embargo time on the scheduler clock, not a millisecond before', async () => {

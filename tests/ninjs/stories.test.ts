@@ -4,8 +4,7 @@ import { articleInputSchema } from '../../src/domain/article.ts';
 import { articleIdFor } from '../../src/ninjs/ids.ts';
 import { mapNinjs } from '../../src/ninjs/map.ts';
 import { validateNinjs } from '../../src/ninjs/validate.ts';
-import { TestRedis } from '../support/redis.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServerOn, type TestServer } from '../support/server.ts';
 
 const FIXTURES = new URL('../fixtures/ninjs/', import.meta.url);
 const read = (path: string) => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8')) as Record<string, unknown>;
@@ -63,15 +62,12 @@ describe('ninjs translations and media', () => {
 });
 
 for (const engine of ['memory', 'redis'] as const) describe(`ninjs stories through the server (${engine} engine)`, () => {
-  let redis: TestRedis | null = null;
   let srv: TestServer;
   beforeAll(async () => {
-    if (engine === 'redis') redis = await TestRedis.start();
-    srv = await startServer({ ...(redis ? { REDIS_URL: redis.url } : {}), RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
+    srv = await startServerOn(engine, { RATE_LIMIT_PUBLISH_PER_SECOND: '0' });
   });
   afterAll(async () => {
     await srv?.close();
-    await redis?.stop();
   });
 
   it('the Superdesk original, then its Arabic translation, make one story; a translation whose original is unknown is refused', async () => {

@@ -1,27 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { article } from '../support/articles.ts';
 import { PushService } from '../support/push-service.ts';
-import { TestRedis } from '../support/redis.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServer, startServerOn, type TestServer } from '../support/server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 let push: PushService;
 let srv: TestServer;
-let redis: TestRedis | null = null;
 
 /** The Web Push scenarios, run on both engines (push-memory.test.ts, push-redis-engine.test.ts). */
 export function describePushScenarios(engine: 'memory' | 'redis'): void {
   beforeAll(async () => {
     push = await PushService.start();
-    if (engine === 'redis') redis = await TestRedis.start();
-    srv = await startServer(
-      { ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_TTL_SECONDS: '60', ...(redis ? { REDIS_URL: redis.url } : {}) },
-    );
+    srv = await startServerOn(engine, { ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_TTL_SECONDS: '60' });
   });
   afterAll(async () => {
     await srv.close();
     await push.stop();
-    await redis?.stop();
   });
 
   async function subscribe(prefs: Record<string, unknown>, s = srv) {

@@ -1,25 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { article, seedArabic, seedStory } from '../support/articles.ts';
 import { PushService } from '../support/push-service.ts';
-import { TestRedis } from '../support/redis.ts';
-import { api, startServer, type TestServer } from '../support/server.ts';
+import { api, startServerOn, type TestServer } from '../support/server.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 // Web Push of a story in several languages: one push per story, in the subscriber's best language.
 for (const engine of ['memory', 'redis'] as const) describe(`Web Push of stories (${engine} engine)`, () => {
   let push: PushService;
-  let redis: TestRedis | null = null;
   let srv: TestServer;
 
   beforeAll(async () => {
     push = await PushService.start();
-    if (engine === 'redis') redis = await TestRedis.start();
-    srv = await startServer({ ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_TTL_SECONDS: '60', ...(redis ? { REDIS_URL: redis.url } : {}) });
+    srv = await startServerOn(engine, { ...push.serverEnv, RATE_LIMIT_PUBLISH_PER_SECOND: '0', RATE_LIMIT_SUBSCRIBE_PER_MINUTE: '0', PUSH_TTL_SECONDS: '60' });
   });
   afterAll(async () => {
     await srv?.close();
     await push?.stop();
-    await redis?.stop();
   });
 
   async function subscribe(prefs: Record<string, unknown>) {

@@ -1,6 +1,7 @@
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/ops/logger.ts';
+import { TestRedis } from './redis.ts';
 
 export const TEST_KEY = 'test-publisher-key-0123456789';
 
@@ -34,6 +35,29 @@ export async function startServer(env: Record<string, string> = {}, options: App
     auth: { Authorization: `Bearer ${publisherKey}` },
     close: () => app.close(),
   };
+}
+
+export type EngineName = 'memory' | 'redis';
+
+/**
+ * The whole server on one engine: the memory engine, or Redis on a private redis-server of its own, which
+ * `close()` stops after the server (for the suites that run on both engines).
+ */
+export async function startServerOn(engine: EngineName, env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestServer> {
+  const redis = engine === 'redis' ? await TestRedis.start() : null;
+  try {
+    const srv = await startServer({ ...(redis ? { REDIS_URL: redis.url } : {}), ...env }, options);
+    return {
+      ...srv,
+      close: async () => {
+        await srv.close();
+        await redis?.stop();
+      },
+    };
+  } catch (err) {
+    await redis?.stop();
+    throw err;
+  }
 }
 
 /** JSON request helper: returns status, headers and parsed body. */
