@@ -4,9 +4,21 @@
  * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS).
  */
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 type Msg = { type: 'gc' };
+
+let snapshots = 0;
+
+/** Where resident memory goes (bytes): V8's heap spaces (committed), external memory, and the rest (native). */
+function breakdown(): Record<string, number> {
+  const m = process.memoryUsage();
+  const out: Record<string, number> = { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  for (const s of getHeapSpaceStatistics()) out[`committed:${s.space_name}`] = s.physical_space_size;
+  return out;
+}
 
 function reportOnIpc(port: number): void {
   process.send?.({ type: 'listening', port });
@@ -15,7 +27,12 @@ function reportOnIpc(port: number): void {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();
       gc?.();
-      setTimeout(() => process.send?.({ type: 'rss', rss: process.memoryUsage().rss }), 200);
+      setTimeout(() => {
+        // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot at every measurement (for grouping retained size by constructor).
+        const dir = process.env.BENCH_HEAP_SNAPSHOT;
+        if (dir) writeHeapSnapshot(join(dir, `${process.argv[2]}-${process.pid}-${snapshots++}.heapsnapshot`));
+        process.send?.({ type: 'rss', rss: process.memoryUsage().rss, detail: breakdown() });
+      }, 200);
     }
   });
   process.on('disconnect', () => process.exit(0));
