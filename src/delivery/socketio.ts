@@ -1,4 +1,4 @@
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { ServerResponse, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import * as wsLib from 'ws';
@@ -23,16 +23,23 @@ const unsubscribeSchema = z.strictObject({ topics: z.array(followedTopicSchema).
 
 type Ack = (answer: unknown) => void;
 
+/**
+ * Kept per socket for its lifetime, so kept small: at 10,000 idle connections every field counts (a Set costs
+ * ~300 bytes, an AbortController with its signal ~750; docs/benchmarks.md).
+ */
 interface ClientState {
-  topics: Set<Topic>;
+  /** The topics it follows (at most MAX_TOPICS_PER_CONNECTION: an array is smaller than a Set). */
+  topics: readonly Topic[];
   /** The socket's language preferences, as its language room names them ('' for none). */
   languages: string;
   /** The last pending subscription change, if any (see serial()). */
   queue: Promise<unknown> | null;
   /** Subscription changes queued and not finished. */
   pending: number;
-  /** Aborted on disconnect: queued subscription work is dropped, a running replay stops. */
-  gone: AbortController;
+  /** Set on disconnect: queued subscription work is dropped. */
+  closed: boolean;
+  /** While a replay runs: aborted on disconnect, which stops it. */
+  replay: AbortController | null;
   /** The client's address, for the history read budget. */
   address: string;
   /** The last event written to it live (an event in several of its rooms is written once). */
@@ -108,6 +115,9 @@ function drained(socket: Socket): Promise<void> {
   });
 }
 
+/** One empty object for what every socket's handshake no longer needs. */
+const NOTHING = Object.freeze({}) as Record<string, never>;
+
 const room = (t: Topic) => `t:${t}`;
 /**
  * Sockets with the same ordered languages share a room; an event of a story goes to the topic rooms except the
@@ -174,6 +184,13 @@ export class SocketIoChannel {
       if (raw.request) raw.newspushAddress = this.budget.addressOf(raw.request);
       raw.request = null;
       raw.newspushFlushedAt = Date.now();
+    });
+    // For a WebSocket upgrade Engine.IO gives its middlewares a stand-in response that listens to the TCP socket's
+    // 'close' for the connection's lifetime, and holds the upgrade request (~1.2 KB a connection with its headers
+    // and query). This is the only middleware and sets no header, so the request is let go here.
+    this.io.engine.use((_req: IncomingMessage, res: ServerResponse | { req: IncomingMessage | null }, next: () => void) => {
+      if (!(res instanceof ServerResponse)) res.req = null;
+      next();
     });
     this.io.engine.on('flush', (conn: EngineConn) => {
       // A heartbeat flushed behind frames the TCP socket still holds (written straight to it) is no progress.
@@ -297,7 +314,7 @@ export class SocketIoChannel {
     }
     state.pending++;
     const step = () => {
-      if (state.gone.signal.aborted) return Promise.reject(new ClientGoneError());
+      if (state.closed) return Promise.reject(new ClientGoneError());
       return fn();
     };
     const run = (state.queue ?? Promise.resolve()).then(step, step);
@@ -345,10 +362,9 @@ export class SocketIoChannel {
           .serial(state(socket), async () => {
             const r = unsubscribeSchema.safeParse(payload);
             if (!r.success) throw validationError(r.error.issues);
-            for (const t of r.data.topics) {
-              state(socket).topics.delete(t);
-              socket.leave(room(t));
-            }
+            const leaving = new Set(r.data.topics);
+            state(socket).topics = state(socket).topics.filter((t) => !leaving.has(t));
+            for (const t of leaving) socket.leave(room(t));
             return { ok: true, topics: [...state(socket).topics] };
           })
           .then(
@@ -357,14 +373,15 @@ export class SocketIoChannel {
           );
       },
       disconnect(this: Socket) {
-        state(this).gone.abort();
+        state(this).closed = true;
+        state(this).replay?.abort();
         channel.metrics.connections.dec({ channel: 'socketio' });
       },
     };
   })();
 
   private onConnection(socket: Socket): void {
-    const state: ClientState = { topics: new Set(), languages: '', queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket), lastLive: null, corked: 0 };
+    const state: ClientState = { topics: [], languages: '', queue: null, pending: 0, closed: false, replay: null, address: this.addressOf(socket), lastLive: null, corked: 0 };
     socket.data = state;
     void socket.join(langRoom(''));
     this.metrics.connections.inc({ channel: 'socketio' });
@@ -373,8 +390,11 @@ export class SocketIoChannel {
     socket.on('unsubscribe', this.listeners.unsubscribe);
 
     const auth = socket.handshake.auth as { topics?: unknown; since?: unknown; languages?: unknown };
-    // Nothing reads the handshake headers after the connection is made; they would stay for its lifetime.
-    socket.handshake.headers = {};
+    // Nothing reads the handshake's headers, query or auth after the connection is made (auth was read above);
+    // they would stay for its lifetime.
+    socket.handshake.headers = NOTHING;
+    socket.handshake.query = NOTHING;
+    socket.handshake.auth = NOTHING;
     if (auth.topics !== undefined) {
       this.serial(state, () => this.subscribe(socket, state, handshakeSubscription(auth), true)).catch((err) => {
         // Typically storage down during the replay, or a client that does not read: the client reconnects (with
@@ -404,7 +424,7 @@ export class SocketIoChannel {
       ]);
     }
     if (since === undefined) {
-      for (const t of topics) state.topics.add(t);
+      state.topics = [...all];
       socket.join([...topics].map(room));
       return { ok: true, topics: [...state.topics], replayed: 0, resync: false };
     }
@@ -414,8 +434,12 @@ export class SocketIoChannel {
     const before = [...state.topics];
     const deliveredUpTo: EventId | null = before.length > 0 ? this.feed.lastDispatched : null;
     for (const t of before) socket.leave(room(t));
-    state.topics = all;
     const following = [...all];
+    state.topics = following;
+    // One controller per replay (not per socket: most sockets never replay after their handshake).
+    const replay = new AbortController();
+    if (state.closed) replay.abort();
+    state.replay = replay;
     const result = await this.feed.catchUp({
       topics: following,
       since,
@@ -426,11 +450,13 @@ export class SocketIoChannel {
         this.metrics.deliveries.inc({ channel: 'socketio', kind: 'replay' });
       },
       drained: () => drained(socket),
-      signal: state.gone.signal,
+      signal: replay.signal,
       onResync: (reason) => socket.emit('resync', { topics: following, reason }),
       goLive: () => {
         if (socket.connected) socket.join(following.map(room));
       },
+    }).finally(() => {
+      if (state.replay === replay) state.replay = null;
     });
     return { ok: true, topics: following, replayed: result.replayed, resync: result.resync };
   }
