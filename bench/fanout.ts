@@ -38,7 +38,7 @@ async function latencies(load: Load, t0: Map<number, number>): Promise<{ lat: nu
 }
 
 /** Per connection, where the server's resident memory went (V8 heap spaces, external, the rest native). */
-function memoryDetail(clientKind: ClientKind, before: Record<string, number>, after: Record<string, number>, n: number): void {
+function memoryDetail(clientKind: string, before: Record<string, number>, after: Record<string, number>, n: number): void {
   const per = (k: string) => ((after[k] ?? 0) - (before[k] ?? 0)) / n;
   const heap = Object.keys(after).filter((k) => k.startsWith('committed:'));
   const committed = heap.reduce((a, k) => a + per(k), 0);
@@ -47,7 +47,8 @@ function memoryDetail(clientKind: ClientKind, before: Record<string, number>, af
     `heapUsed ${f(per('heapUsed'))}`,
     `heap committed ${f(committed)} (${heap.filter((k) => Math.abs(per(k)) >= 50).map((k) => `${k.slice(10)} ${f(per(k))}`).join(', ')})`,
     `external ${f(per('external'))} (arrayBuffers ${f(per('arrayBuffers'))})`,
-    `rss - heap committed - external ${f(per('rss') - committed - per('external'))}`,
+    ...(after.cppHeap !== undefined ? [`C++ heap ${f(per('cppHeap'))}`] : []),
+    `rss - heap committed - external${after.cppHeap !== undefined ? ' - C++ heap' : ''} ${f(per('rss') - committed - per('external') - per('cppHeap'))}`,
   ];
   console.log(`memory per ${clientKind} connection, bytes: ${parts.join('; ')}`);
 }
@@ -61,7 +62,7 @@ async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = 
     const load = await Load.start(clientKind, server.port, CLIENTS);
     await sleep(500);
     const after = await server.memory();
-    if (kind === 'project') memoryDetail(clientKind, before, after, CLIENTS);
+    memoryDetail(kind === 'project' ? clientKind : 'plain ws', before, after, CLIENTS);
     for (let i = 0; i < 3; i++) {
       const s = ++seqCounter;
       await publish(server, s);

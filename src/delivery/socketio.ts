@@ -1,4 +1,5 @@
 import { ServerResponse, type Server as HttpServer, type IncomingMessage } from 'node:http';
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Server, type Namespace, type Socket } from 'socket.io';
@@ -204,10 +205,15 @@ export class SocketIoChannel {
     });
     // Socket.IO keeps the handshake request of every connection unless told not to (kilobytes each).
     // The client's address is taken from it first (behind a proxy, from the headers the app trusts).
-    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number }) => {
+    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number; transport: EngineConn['transport'] }) => {
       if (raw.request) raw.newspushAddress = this.budget.addressOf(raw.request);
       raw.request = null;
       raw.newspushFlushedAt = Date.now();
+      // Engine.IO leaves a no-op 'error' listener (a closure, ~170 bytes with its list) on a WebSocket that
+      // connected directly; it removes it only from one upgraded from polling. Its transport handles errors.
+      const ws = raw.transport.socket as unknown as EventEmitter | undefined;
+      const noop = ws?.listeners('error').find((f) => f.name === 'onUpgradeError');
+      if (noop) ws!.removeListener('error', noop as (...args: unknown[]) => void);
     });
     this.io.engine.use((_req: IncomingMessage, res: ServerResponse | UpgradeResponse, next: () => void) => {
       if (!(res instanceof ServerResponse)) releaseUpgradeResponse(res);
