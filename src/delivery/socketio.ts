@@ -161,7 +161,8 @@ interface UpgradeResponse {
  * measured with heap snapshots), for a 'close' event only middlewares would listen to. This is the app's only
  * Engine.IO middleware and listens to nothing, so both are let go: the listener is the socket's last 'close'
  * listener when the middlewares run (Node's HTTP server removed its own at the upgrade; `ws` adds its own after),
- * and is removed only if it is that once-wrapped arrow.
+ * and is removed only if it is that once-wrapped arrow. (With a middleware Engine.IO refuses WebTransport
+ * sessions; this app offers none.)
  */
 function releaseUpgradeResponse(res: UpgradeResponse): void {
   res.req = null;
