@@ -37,15 +37,32 @@ async function latencies(load: Load, t0: Map<number, number>): Promise<{ lat: nu
   return { lat, first: Math.min(...t0.values()), last, total: lat.length };
 }
 
+/** Per connection, where the server's resident memory went (V8 heap spaces, external, the rest native). */
+function memoryDetail(clientKind: string, before: Record<string, number>, after: Record<string, number>, n: number): void {
+  const per = (k: string) => ((after[k] ?? 0) - (before[k] ?? 0)) / n;
+  const heap = Object.keys(after).filter((k) => k.startsWith('committed:'));
+  const committed = heap.reduce((a, k) => a + per(k), 0);
+  const parts = [
+    `rss ${f(per('rss'))}`,
+    `heapUsed ${f(per('heapUsed'))}`,
+    `heap committed ${f(committed)} (${heap.filter((k) => Math.abs(per(k)) >= 50).map((k) => `${k.slice(10)} ${f(per(k))}`).join(', ')})`,
+    `external ${f(per('external'))} (arrayBuffers ${f(per('arrayBuffers'))})`,
+    ...(after.cppHeap !== undefined ? [`C++ heap ${f(per('cppHeap'))}`] : []),
+    `rss - heap committed - external${after.cppHeap !== undefined ? ' - C++ heap' : ''} ${f(per('rss') - committed - per('external') - per('cppHeap'))}`,
+  ];
+  console.log(`memory per ${clientKind} connection, bytes: ${parts.join('; ')}`);
+}
+
 /** (a) many clients, one alert at a time; (c) the same over SSE (clientKind 'sse' against the project). */
 async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = CLIENTS): Promise<Result> {
   const CLIENTS = CLIENTS_;
   const server = await startServer(kind);
   try {
-    const before = await server.rss();
+    const before = await server.memory();
     const load = await Load.start(clientKind, server.port, CLIENTS);
     await sleep(500);
-    const after = await server.rss();
+    const after = await server.memory();
+    memoryDetail(kind === 'project' ? clientKind : 'plain ws', before, after, CLIENTS);
     for (let i = 0; i < 3; i++) {
       const s = ++seqCounter;
       await publish(server, s);
@@ -64,7 +81,7 @@ async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = 
     const { lat, total } = await latencies(load, t0);
     await server.stop();
     await load.close();
-    return { deliveriesPerSec: total / (busy / 1000), p50: pct(lat, 50), p99: pct(lat, 99), bytesPerConn: (after - before) / CLIENTS };
+    return { deliveriesPerSec: total / (busy / 1000), p50: pct(lat, 50), p99: pct(lat, 99), bytesPerConn: (after.rss! - before.rss!) / CLIENTS };
   } finally {
     await server.stop().catch(() => undefined);
   }

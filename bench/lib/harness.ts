@@ -17,6 +17,8 @@ export interface Server {
   port: number;
   child: ChildProcess;
   rss(): Promise<number>;
+  /** After GC: resident memory and where it goes (process.memoryUsage() and V8's committed heap spaces), bytes. */
+  memory(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -39,17 +41,19 @@ export function startServer(kind: Kind, env: Record<string, string> = {}): Promi
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${kind} server did not start`)), 30_000);
     const exited = new Promise((r) => child.once('exit', r));
+    const memory = () =>
+      new Promise<Record<string, number>>((res) => {
+        child.once('message', (r: { detail: Record<string, number> }) => res(r.detail));
+        child.send({ type: 'gc' });
+      });
     child.once('message', (m: { type: string; port: number }) => {
       clearTimeout(t);
       resolve({
         kind,
         port: m.port,
         child,
-        rss: () =>
-          new Promise((res) => {
-            child.once('message', (r: { rss: number }) => res(r.rss));
-            child.send({ type: 'gc' });
-          }),
+        rss: async () => (await memory()).rss!,
+        memory,
         stop: async () => {
           // Closing the IPC channel lets the child exit by itself (and write a CPU profile); then it is killed.
           if (child.connected) child.disconnect();

@@ -4,18 +4,42 @@
  * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS).
  */
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import * as v8 from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 type Msg = { type: 'gc' };
+
+let snapshots = 0;
+
+/** Where resident memory goes (bytes): V8's heap spaces (committed), external memory, and the rest (native). */
+function breakdown(): Record<string, number> {
+  const m = process.memoryUsage();
+  const out: Record<string, number> = { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  for (const s of getHeapSpaceStatistics()) out[`committed:${s.space_name}`] = s.physical_space_size;
+  // Node 22+ keeps some of its own objects in a C++ heap (cppgc) that the V8 spaces above do not count.
+  const cpp = (v8 as { getCppHeapStatistics?: (level: string) => { resident_size_bytes: number } }).getCppHeapStatistics;
+  if (cpp) out.cppHeap = cpp('brief').resident_size_bytes;
+  return out;
+}
 
 function reportOnIpc(port: number): void {
   process.send?.({ type: 'listening', port });
   process.on('message', (m: Msg) => {
     if (m.type === 'gc') {
-      const gc = (globalThis as { gc?: () => void }).gc;
-      gc?.();
-      gc?.();
-      setTimeout(() => process.send?.({ type: 'rss', rss: process.memoryUsage().rss }), 200);
+      const gc = (globalThis as { gc?: (options?: object) => void }).gc;
+      // BENCH_GC=reduce: a memory-reducing collection (V8's "last resort" flavour, Node 22+), which also gives back
+      // the young generation's grown semi-spaces (a fixed cost, not one per connection); plain gc() leaves them.
+      const options = process.env.BENCH_GC === 'reduce' ? { type: 'major', execution: 'sync', flavor: 'last-resort' } : undefined;
+      gc?.(options);
+      gc?.(options);
+      setTimeout(() => {
+        // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot at every measurement (for grouping retained size by constructor).
+        const dir = process.env.BENCH_HEAP_SNAPSHOT;
+        if (dir) writeHeapSnapshot(join(dir, `${process.argv[2]}-${process.pid}-${snapshots++}.heapsnapshot`));
+        process.send?.({ type: 'rss', rss: process.memoryUsage().rss, detail: breakdown() });
+      }, 200);
     }
   });
   process.on('disconnect', () => process.exit(0));

@@ -1,4 +1,6 @@
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { ServerResponse, type Server as HttpServer, type IncomingMessage } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import * as wsLib from 'ws';
@@ -24,16 +26,23 @@ const unsubscribeSchema = z.strictObject({ topics: z.array(followedTopicSchema).
 
 type Ack = (answer: unknown) => void;
 
+/**
+ * Kept per socket for its lifetime, so kept small: at 10,000 idle connections every field counts (a Set costs
+ * ~300 bytes, an AbortController with its signal ~750; docs/benchmarks.md).
+ */
 interface ClientState {
-  topics: Set<Topic>;
+  /** The topics it follows (at most MAX_TOPICS_PER_CONNECTION: an array is smaller than a Set). */
+  topics: readonly Topic[];
   /** The socket's language preferences, as its language room names them ('' for none). */
   languages: string;
   /** The last pending subscription change, if any (see serial()). */
   queue: Promise<unknown> | null;
   /** Subscription changes queued and not finished. */
   pending: number;
-  /** Aborted on disconnect: queued subscription work is dropped, a running replay stops. */
-  gone: AbortController;
+  /** Set on disconnect: queued subscription work is dropped. */
+  closed: boolean;
+  /** While a replay runs: aborted on disconnect, which stops it. */
+  replay: AbortController | null;
   /** The client's address, for the history read budget. */
   address: string;
   /** The last event written to it live (an event in several of its rooms is written once). */
@@ -111,6 +120,9 @@ function drained(socket: Socket): Promise<void> {
   });
 }
 
+/** One empty object for what every socket's handshake no longer needs. */
+const NOTHING = Object.freeze({}) as Record<string, never>;
+
 const room = (t: Topic) => `t:${t}`;
 /**
  * Sockets with the same ordered languages share a room; an event of a story goes to the topic rooms except the
@@ -137,6 +149,30 @@ function idleWebSocket(conn: EngineConn): RawWebSocket | null {
 /** The TCP socket under a WebSocket connection (undefined for polling). */
 function tcpOf(conn: EngineConn): RawWebSocket['_socket'] | undefined {
   return conn.transport.name === 'websocket' ? conn.transport.socket?._socket : undefined;
+}
+
+/** Engine.IO's stand-in response for the middlewares of a WebSocket upgrade (not exported by engine.io). */
+interface UpgradeResponse {
+  req: IncomingMessage | null;
+  socket: Duplex;
+}
+
+/**
+ * Engine.IO (6.6) makes a stand-in response for the middlewares of a WebSocket upgrade, whose constructor does
+ * `socket.once("close", () => this.emit("close"))` on the TCP socket: that listener, the response and the upgrade
+ * request it holds (headers, raw headers, query) then stay for the connection's lifetime (~1.7 KB a connection,
+ * measured with heap snapshots), for a 'close' event only middlewares would listen to. This is the app's only
+ * Engine.IO middleware and listens to nothing, so both are let go: the listener is the socket's last 'close'
+ * listener when the middlewares run (Node's HTTP server removed its own at the upgrade; `ws` adds its own after),
+ * and is removed only if it is that once-wrapped arrow. (With a middleware Engine.IO refuses WebTransport
+ * sessions; this app offers none.)
+ */
+function releaseUpgradeResponse(res: UpgradeResponse): void {
+  res.req = null;
+  const last = res.socket.rawListeners('close').at(-1) as { listener?: () => void } | undefined;
+  if (last?.listener && /^\(\)\s*=>\s*this\.emit\(["']close["']\)$/.test(String(last.listener))) {
+    res.socket.removeListener('close', last as () => void);
+  }
 }
 
 function failure(err: unknown) {
@@ -178,16 +214,28 @@ export class SocketIoChannel {
     });
     // Socket.IO keeps the handshake request of every connection unless told not to (kilobytes each).
     // The client's address is taken from it first (behind a proxy, from the headers the app trusts).
-    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number; once(e: 'close', f: () => void): void }) => {
+    const connections = this.budget.connections;
+    // One function for every connection ('close' is emitted once, with the connection as `this`): no closure each.
+    function released(this: { newspushAddress?: string }): void {
+      connections?.release(this.newspushAddress ?? '');
+    }
+    this.io.engine.on('connection', (raw: { request: IncomingMessage | null; newspushAddress?: string; newspushFlushedAt?: number; transport: EngineConn['transport']; on(e: 'close', f: () => void): void }) => {
       if (raw.request) raw.newspushAddress = this.budget.addressOf(raw.request);
       raw.request = null;
-      const address = raw.newspushAddress ?? '';
-      const connections = this.budget.connections;
       if (connections) {
-        connections.take(address);
-        raw.once('close', () => connections.release(address));
+        connections.take(raw.newspushAddress ?? '');
+        raw.on('close', released);
       }
       raw.newspushFlushedAt = Date.now();
+      // Engine.IO leaves a no-op 'error' listener (a closure, ~170 bytes with its list) on a WebSocket that
+      // connected directly; it removes it only from one upgraded from polling. Its transport handles errors.
+      const ws = raw.transport.socket as unknown as EventEmitter | undefined;
+      const noop = ws?.listeners('error').find((f) => f.name === 'onUpgradeError');
+      if (noop) ws!.removeListener('error', noop as (...args: unknown[]) => void);
+    });
+    this.io.engine.use((_req: IncomingMessage, res: ServerResponse | UpgradeResponse, next: () => void) => {
+      if (!(res instanceof ServerResponse)) releaseUpgradeResponse(res);
+      next();
     });
     this.io.engine.on('flush', (conn: EngineConn) => {
       // A heartbeat flushed behind frames the TCP socket still holds (written straight to it) is no progress.
@@ -311,7 +359,7 @@ export class SocketIoChannel {
     }
     state.pending++;
     const step = () => {
-      if (state.gone.signal.aborted) return Promise.reject(new ClientGoneError());
+      if (state.closed) return Promise.reject(new ClientGoneError());
       return fn();
     };
     const run = (state.queue ?? Promise.resolve()).then(step, step);
@@ -359,10 +407,9 @@ export class SocketIoChannel {
           .serial(state(socket), async () => {
             const r = unsubscribeSchema.safeParse(payload);
             if (!r.success) throw validationError(r.error.issues);
-            for (const t of r.data.topics) {
-              state(socket).topics.delete(t);
-              socket.leave(room(t));
-            }
+            const leaving = new Set(r.data.topics);
+            state(socket).topics = state(socket).topics.filter((t) => !leaving.has(t));
+            for (const t of leaving) socket.leave(room(t));
             return { ok: true, topics: [...state(socket).topics] };
           })
           .then(
@@ -371,14 +418,15 @@ export class SocketIoChannel {
           );
       },
       disconnect(this: Socket) {
-        state(this).gone.abort();
+        state(this).closed = true;
+        state(this).replay?.abort();
         channel.metrics.connections.dec({ channel: 'socketio' });
       },
     };
   })();
 
   private onConnection(socket: Socket): void {
-    const state: ClientState = { topics: new Set(), languages: '', queue: null, pending: 0, gone: new AbortController(), address: this.addressOf(socket), lastLive: null, corked: 0 };
+    const state: ClientState = { topics: [], languages: '', queue: null, pending: 0, closed: false, replay: null, address: this.addressOf(socket), lastLive: null, corked: 0 };
     socket.data = state;
     void socket.join(langRoom(''));
     this.metrics.connections.inc({ channel: 'socketio' });
@@ -387,8 +435,11 @@ export class SocketIoChannel {
     socket.on('unsubscribe', this.listeners.unsubscribe);
 
     const auth = socket.handshake.auth as { topics?: unknown; since?: unknown; languages?: unknown };
-    // Nothing reads the handshake headers after the connection is made; they would stay for its lifetime.
-    socket.handshake.headers = {};
+    // Nothing reads the handshake's headers, query or auth after the connection is made (auth was read above);
+    // they would stay for its lifetime.
+    socket.handshake.headers = NOTHING;
+    socket.handshake.query = NOTHING;
+    socket.handshake.auth = NOTHING;
     if (auth.topics !== undefined) {
       this.serial(state, () => this.subscribe(socket, state, handshakeSubscription(auth), true)).catch((err) => {
         // Typically storage down during the replay, or a client that does not read: the client reconnects (with
@@ -418,7 +469,7 @@ export class SocketIoChannel {
       ]);
     }
     if (since === undefined) {
-      for (const t of topics) state.topics.add(t);
+      state.topics = [...all];
       socket.join([...topics].map(room));
       return { ok: true, topics: [...state.topics], replayed: 0, resync: false };
     }
@@ -428,8 +479,12 @@ export class SocketIoChannel {
     const before = [...state.topics];
     const deliveredUpTo: EventId | null = before.length > 0 ? this.feed.lastDispatched : null;
     for (const t of before) socket.leave(room(t));
-    state.topics = all;
     const following = [...all];
+    state.topics = following;
+    // One controller per replay (not per socket: most sockets never replay after their handshake).
+    const replay = new AbortController();
+    if (state.closed) replay.abort();
+    state.replay = replay;
     const result = await this.feed.catchUp({
       topics: following,
       since,
@@ -440,11 +495,13 @@ export class SocketIoChannel {
         this.metrics.deliveries.inc({ channel: 'socketio', kind: 'replay' });
       },
       drained: () => drained(socket),
-      signal: state.gone.signal,
+      signal: replay.signal,
       onResync: (reason, head) => socket.emit('resync', { topics: following, reason, head }),
       goLive: () => {
         if (socket.connected) socket.join(following.map(room));
       },
+    }).finally(() => {
+      if (state.replay === replay) state.replay = null;
     });
     return { ok: true, topics: following, replayed: result.replayed, resync: result.resync };
   }

@@ -139,6 +139,21 @@ for (const engine of ['memory', 'redis'] as const) {
       c.close();
     });
 
+    it('a client that starts on polling and upgrades to WebSocket keeps its subscription and its acks across the upgrade', async () => {
+      const c = await NewsClient.connect(srv.url, { topics: ['garden'] }, ['polling', 'websocket']);
+      const e1 = await publish(['garden']);
+      await waitFor('the upgrade to WebSocket', () => c.socket.io.engine.transport.name === 'websocket', 5_000);
+      expect(await c.request('subscribe', { topics: ['pets'] })).toMatchObject({ ok: true, topics: ['garden', 'pets'] });
+      const e2 = await publish(['pets']);
+      expect(await c.request('unsubscribe', { topics: ['garden'] })).toEqual({ ok: true, topics: ['pets'] });
+      await publish(['garden']);
+      const e3 = await publish(['pets']);
+      await c.waitForCount(3);
+      await sleep(100);
+      expect(c.ids).toEqual([e1.id, e2.id, e3.id]);
+      c.close();
+    });
+
     it('bad subscriptions are refused and the connection stays usable', async () => {
       const c = await NewsClient.connect(srv.url);
       const badCursor = await c.request('subscribe', { topics: ['world'], since: 'yesterday' });
