@@ -1,12 +1,12 @@
 /**
  * The two servers the fan-out bench compares, each run in its own child process (so its CPU and memory are its
  * own): `project` is this server built by the composition root; `ws` is the baseline, a plain `ws` server that
- * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS).
+ * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS) and `cpu` (CPU time used so far).
  */
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-type Msg = { type: 'gc' };
+type Msg = { type: 'gc' | 'cpu' };
 
 function reportOnIpc(port: number): void {
   process.send?.({ type: 'listening', port });
@@ -16,6 +16,9 @@ function reportOnIpc(port: number): void {
       gc?.();
       gc?.();
       setTimeout(() => process.send?.({ type: 'rss', rss: process.memoryUsage().rss }), 200);
+    } else if (m.type === 'cpu') {
+      const u = process.cpuUsage();
+      process.send?.({ type: 'cpu', micros: u.user + u.system });
     }
   });
   process.on('disconnect', () => process.exit(0));
