@@ -23,6 +23,8 @@ interface Result {
   p50: number;
   p99: number;
   bytesPerConn?: number;
+  /** JS heap in use per idle connection after GC: what a connection holds, without the heap's growth. */
+  heapPerConn?: number;
   /** CPU time of the load generator per delivery (microseconds), over the timed alerts. */
   clientCpuPerDelivery?: number;
   /** CPU time of the server per delivery (microseconds), over the timed alerts (publications included). */
@@ -46,10 +48,10 @@ async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = 
   const CLIENTS = CLIENTS_;
   const server = await startServer(kind);
   try {
-    const before = await server.rss();
+    const before = await server.memory();
     const load = await Load.start(clientKind, server.port, CLIENTS);
     await sleep(500);
-    const after = await server.rss();
+    const after = await server.memory();
     for (let i = 0; i < 3; i++) {
       const s = ++seqCounter;
       await publish(server, s);
@@ -72,7 +74,7 @@ async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = 
     const { lat, total } = await latencies(load, t0);
     await server.stop();
     await load.close();
-    return { deliveriesPerSec: total / (busy / 1000), p50: pct(lat, 50), p99: pct(lat, 99), bytesPerConn: (after - before) / CLIENTS, clientCpuPerDelivery: cpu / total, serverCpuPerDelivery: serverCpu / total };
+    return { deliveriesPerSec: total / (busy / 1000), p50: pct(lat, 50), p99: pct(lat, 99), bytesPerConn: (after.rss - before.rss) / CLIENTS, heapPerConn: (after.heapUsed - before.heapUsed) / CLIENTS, clientCpuPerDelivery: cpu / total, serverCpuPerDelivery: serverCpu / total };
   } finally {
     await server.stop().catch(() => undefined);
   }
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
     if (pA) console.log(`| **SSE / Socket.IO (a)** | **${f(sC.deliveriesPerSec / pA.deliveriesPerSec, 2)}x** (target >= 0.9) | ${f(sC.p50 / pA.p50, 2)}x | ${f(sC.p99 / pA.p99, 2)}x |`);
     console.log(`\nCPU per delivery: load generator ${f(sC.clientCpuPerDelivery!, 2)} µs with SSE clients${pA ? ` (${f(sC.clientCpuPerDelivery! / pA.clientCpuPerDelivery!, 2)}x the Socket.IO clients)` : ''}; server ${f(sC.serverCpuPerDelivery!, 2)} µs${pA ? ` (${f(sC.serverCpuPerDelivery! / pA.serverCpuPerDelivery!, 2)}x Socket.IO)` : ''}`);
     console.log(`\nmemory per idle SSE connection: ${f(sC.bytesPerConn! / 1024, 1)} KB`);
+    console.log(`JS heap in use per idle connection: SSE ${f(sC.heapPerConn! / 1024, 1)} KB${pA ? `, Socket.IO ${f(pA.heapPerConn! / 1024, 1)} KB` : ''}`);
   }
 }
 

@@ -17,6 +17,8 @@ export interface Server {
   port: number;
   child: ChildProcess;
   rss(): Promise<number>;
+  /** After GC: resident memory and the JS heap in use (bytes). */
+  memory(): Promise<{ rss: number; heapUsed: number }>;
   /** CPU time the server process has used so far (microseconds). */
   cpu(): Promise<number>;
   stop(): Promise<void>;
@@ -41,17 +43,19 @@ export function startServer(kind: Kind, env: Record<string, string> = {}): Promi
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${kind} server did not start`)), 30_000);
     const exited = new Promise((r) => child.once('exit', r));
+    const memory = () =>
+      new Promise<{ rss: number; heapUsed: number }>((res) => {
+        child.once('message', (r: { rss: number; heapUsed: number }) => res(r));
+        child.send({ type: 'gc' });
+      });
     child.once('message', (m: { type: string; port: number }) => {
       clearTimeout(t);
       resolve({
         kind,
         port: m.port,
         child,
-        rss: () =>
-          new Promise((res) => {
-            child.once('message', (r: { rss: number }) => res(r.rss));
-            child.send({ type: 'gc' });
-          }),
+        rss: async () => (await memory()).rss,
+        memory,
         cpu: () =>
           new Promise((res) => {
             child.once('message', (r: { micros: number }) => res(r.micros));

@@ -1,12 +1,18 @@
 /**
  * The two servers the fan-out bench compares, each run in its own child process (so its CPU and memory are its
  * own): `project` is this server built by the composition root; `ws` is the baseline, a plain `ws` server that
- * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS) and `cpu` (CPU time used so far).
+ * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS and heap used) and `cpu` (CPU time used so far).
  */
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 type Msg = { type: 'gc' | 'cpu' };
+
+/** Resident memory, and what the JS heap holds (the RSS also counts heap the collector keeps committed). */
+const memory = () => {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed };
+};
 
 function reportOnIpc(port: number): void {
   process.send?.({ type: 'listening', port });
@@ -15,7 +21,7 @@ function reportOnIpc(port: number): void {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();
       gc?.();
-      setTimeout(() => process.send?.({ type: 'rss', rss: process.memoryUsage().rss }), 200);
+      setTimeout(() => process.send?.({ type: 'rss', ...memory() }), 200);
     } else if (m.type === 'cpu') {
       const u = process.cpuUsage();
       process.send?.({ type: 'cpu', micros: u.user + u.system });
