@@ -23,6 +23,12 @@ interface Result {
   p50: number;
   p99: number;
   bytesPerConn?: number;
+  /** JS heap in use per idle connection after GC: what a connection holds, without the heap's growth. */
+  heapPerConn?: number;
+  /** CPU time of the load generator per delivery (microseconds), over the timed alerts. */
+  clientCpuPerDelivery?: number;
+  /** CPU time of the server per delivery (microseconds), over the timed alerts (publications included). */
+  serverCpuPerDelivery?: number;
 }
 
 async function latencies(load: Load, t0: Map<number, number>): Promise<{ lat: number[]; first: number; last: number; total: number }> {
@@ -69,6 +75,8 @@ async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = 
       await waitAll(load, [s], CLIENTS);
     }
     const t0 = new Map<number, number>();
+    const cpu0 = await load.cpu();
+    const serverCpu0 = await server.cpu();
     let busy = 0;
     for (let i = 0; i < ALERTS; i++) {
       const s = ++seqCounter;
@@ -78,10 +86,12 @@ async function sequential(kind: Kind, clientKind: ClientKind = kind, CLIENTS_ = 
       await waitAll(load, [s], CLIENTS);
       busy += now() - start;
     }
+    const cpu = (await load.cpu()) - cpu0;
+    const serverCpu = (await server.cpu()) - serverCpu0;
     const { lat, total } = await latencies(load, t0);
     await server.stop();
     await load.close();
-    return { deliveriesPerSec: total / (busy / 1000), p50: pct(lat, 50), p99: pct(lat, 99), bytesPerConn: (after.rss! - before.rss!) / CLIENTS };
+    return { deliveriesPerSec: total / (busy / 1000), p50: pct(lat, 50), p99: pct(lat, 99), bytesPerConn: (after.rss! - before.rss!) / CLIENTS, heapPerConn: (after.heapUsed! - before.heapUsed!) / CLIENTS, clientCpuPerDelivery: cpu / total, serverCpuPerDelivery: serverCpu / total };
   } finally {
     await server.stop().catch(() => undefined);
   }
@@ -145,6 +155,7 @@ async function main(): Promise<void> {
     console.log(`| ${name} | **ratio** | **${f(p.deliveriesPerSec / w.deliveriesPerSec, 2)}x** (target >= 0.9) | ${f(p.p50 / w.p50, 2)}x | **${f(p.p99 / w.p99, 2)}x** (target <= 1.5) |`);
   }
   if (pA && wA) {
+    console.log(`\nCPU per delivery: load generator ${f(pA.clientCpuPerDelivery!, 2)} µs with Socket.IO clients, ${f(wA.clientCpuPerDelivery!, 2)} µs with plain ws clients; server ${f(pA.serverCpuPerDelivery!, 2)} µs newspush, ${f(wA.serverCpuPerDelivery!, 2)} µs plain ws`);
     console.log(`\nmemory per idle subscribed connection: newspush ${f(pA.bytesPerConn! / 1024, 1)} KB, plain ws ${f(wA.bytesPerConn! / 1024, 1)} KB (target <= 10 KB)`);
   }
   if (sC) {
@@ -152,7 +163,9 @@ async function main(): Promise<void> {
     console.log('| --- | ---: | ---: | ---: |');
     console.log(`| newspush SSE | ${f(sC.deliveriesPerSec)} | ${f(sC.p50, 1)} | ${f(sC.p99, 1)} |`);
     if (pA) console.log(`| **SSE / Socket.IO (a)** | **${f(sC.deliveriesPerSec / pA.deliveriesPerSec, 2)}x** (target >= 0.9) | ${f(sC.p50 / pA.p50, 2)}x | ${f(sC.p99 / pA.p99, 2)}x |`);
+    console.log(`\nCPU per delivery: load generator ${f(sC.clientCpuPerDelivery!, 2)} µs with SSE clients${pA ? ` (${f(sC.clientCpuPerDelivery! / pA.clientCpuPerDelivery!, 2)}x the Socket.IO clients)` : ''}; server ${f(sC.serverCpuPerDelivery!, 2)} µs${pA ? ` (${f(sC.serverCpuPerDelivery! / pA.serverCpuPerDelivery!, 2)}x Socket.IO)` : ''}`);
     console.log(`\nmemory per idle SSE connection: ${f(sC.bytesPerConn! / 1024, 1)} KB`);
+    console.log(`JS heap in use per idle connection: SSE ${f(sC.heapPerConn! / 1024, 1)} KB${pA ? `, Socket.IO ${f(pA.heapPerConn! / 1024, 1)} KB` : ''}`);
   }
 }
 

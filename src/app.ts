@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import proxyAddr from 'proxy-addr';
@@ -75,6 +75,13 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
   res.setHeader('X-Request-Id', id);
   return id;
 }
+
+/** A request line's level: errors (and 5xx) error, other refusals info, the rest debug. */
+function logLevelOf(status: number, err?: unknown): 'error' | 'info' | 'debug' {
+  return err || status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+}
+
+const STREAM_PATH = '/api/v1/stream';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 const PURIFY = fileURLToPath(import.meta.resolve('dompurify'));
@@ -156,22 +163,33 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.ping();
     return true;
   };
-  http.use(
-    pinoHttp({
-      logger,
-      // Probes and scrapes would drown the log; long-lived streams are logged when they end.
-      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-      // Who wrote: the publisher's name (never the key) on every authenticated request's line.
-      customProps: (_req, res) => ({ publisher: (res as { locals?: { publisher?: string } }).locals?.publisher }),
-      // A request line says what was asked and how it ended (plus responseTime), not every header.
-      genReqId: requestId,
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  const requestLog = pinoHttp({
+    logger,
+    // Probes and scrapes would drown the log; long-lived streams are logged when they end.
+    autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+    customLogLevel: (_req, res, err) => logLevelOf(res.statusCode, err),
+    // Who wrote: the publisher's name (never the key) on every authenticated request's line.
+    customProps: (_req, res) => ({ publisher: (res as { locals?: { publisher?: string } }).locals?.publisher }),
+    // A request line says what was asked and how it ended (plus responseTime), not every header.
+    genReqId: requestId,
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+  // An SSE stream lives for hours: it gets its request id and the same one line when it ends, without the two
+  // child loggers and listeners pino-http keeps per request (most of them would sit with every open stream).
+  const streamLog = (req: Request, res: Response, next: NextFunction) => {
+    const id = requestId(req, res);
+    const start = Date.now();
+    res.once('close', () => {
+      const level = logLevelOf(res.statusCode);
+      const line = { req: { id, method: req.method, url: req.originalUrl }, res: { statusCode: res.statusCode }, responseTime: Date.now() - start };
+      logger[level](line, level === 'error' ? 'request errored' : 'request completed');
+    });
+    next();
+  };
+  http.use((req, res, next) => (req.path === STREAM_PATH ? streamLog : requestLog)(req, res, next));
   const securityHeaders = (overHttps: boolean) =>
     helmet({
       contentSecurityPolicy: {
@@ -209,7 +227,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.use(openApiRoute());
   const historyBudget = rateLimit(historyLimiter, (req) => req.ip ?? '');
   http.use('/api/v1', readingRoutes(store, config.topics, { budget: historyBudget, maxBehind: config.replayMaxEvents }, config.topicNames));
-  http.get('/api/v1/stream', connections.sse(), sse.handler());
+  http.get(STREAM_PATH, connections.sse(), sse.handler());
   // The pages load DOMPurify as an ES module straight from the installed package: no build step, no copy in git.
   http.get('/vendor/purify.js', (_req, res) => res.type('text/javascript').sendFile(PURIFY));
   http.get('/vendor/quill.js', (_req, res) => res.type('text/javascript').sendFile(QUILL));

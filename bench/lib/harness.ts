@@ -17,8 +17,10 @@ export interface Server {
   port: number;
   child: ChildProcess;
   rss(): Promise<number>;
-  /** After GC: resident memory and where it goes (process.memoryUsage() and V8's committed heap spaces), bytes. */
+  /** After GC: resident memory and where it goes (process.memoryUsage() incl. heapUsed, and V8's committed heap spaces), bytes. */
   memory(): Promise<Record<string, number>>;
+  /** CPU time the server process has used so far (microseconds). */
+  cpu(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,11 @@ export function startServer(kind: Kind, env: Record<string, string> = {}): Promi
         child,
         rss: async () => (await memory()).rss!,
         memory,
+        cpu: () =>
+          new Promise((res) => {
+            child.once('message', (r: { micros: number }) => res(r.micros));
+            child.send({ type: 'cpu' });
+          }),
         stop: async () => {
           // Closing the IPC channel lets the child exit by itself (and write a CPU profile); then it is killed.
           if (child.connected) child.disconnect();
@@ -114,6 +121,11 @@ export class Load {
 
   async count(seqs: number[]): Promise<number> {
     return (await this.ask<{ n: number }>({ type: 'count', seqs }, 'count')).reduce((a, b) => a + b.n, 0);
+  }
+
+  /** CPU time the load generator's threads have used so far (microseconds, summed over the workers). */
+  async cpu(): Promise<number> {
+    return (await this.ask<{ micros: number }>({ type: 'cpu' }, 'cpu')).reduce((a, b) => a + b.micros, 0);
   }
 
   async receipts(seqs: number[]): Promise<Map<number, number[]>> {

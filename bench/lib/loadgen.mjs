@@ -1,9 +1,11 @@
 /**
- * Load-generator worker: opens many thin websocket clients and records when each alert arrives. For the project
- * it speaks just enough Engine.IO v4 / Socket.IO v5 (open, CONNECT with auth, ping/pong, EVENT frames); for the
- * baseline it reads plain JSON frames. Alerts carry their sequence number in the headline ("bench <n>").
+ * Load-generator worker: opens many thin clients and records when each alert arrives. For the project it speaks
+ * just enough Engine.IO v4 / Socket.IO v5 over `ws` (open, CONNECT with auth, ping/pong, EVENT frames) or reads
+ * its SSE stream over a raw TCP socket; for the baseline it reads plain JSON frames. Alerts carry their sequence
+ * number in the headline ("bench <n>"). Answers `cpu` with this thread's CPU time, to compare what each kind of
+ * client costs the shared cores.
  */
-import { request } from 'node:http';
+import { connect } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 
@@ -16,6 +18,18 @@ const receipts = new Map();
 const sockets = [];
 let ready = 0;
 const now = () => performance.timeOrigin + performance.now();
+/**
+ * CPU time of this thread (user + system, microseconds): what the clients cost the shared cores. Node >= 23.9 has
+ * process.threadCpuUsage(); on older ones the event loop's active time stands in (wall clock, so it also counts
+ * time the thread waited for a core).
+ */
+const threadCpu = () => {
+  if (typeof process.threadCpuUsage === 'function') {
+    const u = process.threadCpuUsage();
+    return u.user + u.system;
+  }
+  return performance.eventLoopUtilization().active * 1000;
+};
 
 function record(text) {
   const m = SEQ.exec(text);
@@ -26,27 +40,56 @@ function record(text) {
   list.push(now());
 }
 
-/** An EventSource-like reader of the project's SSE stream: one HTTP connection, events split on blank lines. */
+/**
+ * An EventSource-like reader of the project's SSE stream, as thin as the Socket.IO client above is over `ws`: a
+ * raw TCP socket that sends the GET, checks the status line, undoes the HTTP/1.1 chunked framing (as `ws` undoes
+ * WebSocket framing), decodes complete chunks as UTF-8 and splits messages on blank lines. node:http's client
+ * (llhttp, an IncomingMessage stream, a StringDecoder per response) cost the shared cores more per message than
+ * the `ws` client does (docs/benchmarks.md), which the SSE figure then paid for.
+ */
 function openSse(i) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: job.port, path: `/api/v1/stream?topics=${job.topics.join(',')}`, agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`SSE answered ${res.statusCode}`));
-      res.setEncoding('utf8');
-      let pending = '';
-      res.on('data', (chunk) => {
-        pending += chunk;
-        let end;
-        while ((end = pending.indexOf('\n\n')) >= 0) {
-          const message = pending.slice(0, end);
-          pending = pending.slice(end + 2);
-          if (message.includes(': connected')) resolve();
-          else if (message.includes('\ndata: ')) record(message);
-        }
-      });
+    const socket = connect({ host: '127.0.0.1', port: job.port });
+    sockets[i] = { terminate: () => socket.destroy() };
+    socket.setNoDelay(true);
+    socket.on('error', reject);
+    socket.on('connect', () =>
+      socket.write(`GET /api/v1/stream?topics=${job.topics.join(',')} HTTP/1.1\r\nHost: 127.0.0.1:${job.port}\r\nAccept: text/event-stream\r\n\r\n`),
+    );
+    /** Bytes received and not parsed yet (the head, or an incomplete chunk). */
+    let bytes = Buffer.alloc(0);
+    let head = true;
+    /** Stream text not split into messages yet. */
+    let pending = '';
+    socket.on('data', (data) => {
+      bytes = bytes.length === 0 ? data : Buffer.concat([bytes, data]);
+      if (head) {
+        const end = bytes.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const lines = bytes.toString('latin1', 0, end);
+        if (!lines.startsWith('HTTP/1.1 200 ')) return reject(new Error(`SSE answered ${lines.slice(0, lines.indexOf('\r\n'))}`));
+        if (!/\r\ntransfer-encoding: chunked\r?$/im.test(lines)) return reject(new Error('SSE stream is not chunked'));
+        head = false;
+        bytes = bytes.subarray(end + 4);
+      }
+      let at = 0;
+      for (;;) {
+        const eol = bytes.indexOf('\r\n', at);
+        if (eol < 0) break;
+        const size = parseInt(bytes.toString('latin1', at, eol), 16);
+        if (bytes.length < eol + 2 + size + 2) break;
+        pending += bytes.toString('utf8', eol + 2, eol + 2 + size);
+        at = eol + 2 + size + 2;
+      }
+      bytes = at === bytes.length ? Buffer.alloc(0) : bytes.subarray(at);
+      let end;
+      while ((end = pending.indexOf('\n\n')) >= 0) {
+        const message = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        if (message.includes(': connected')) resolve();
+        else if (message.includes('\ndata: ')) record(message);
+      }
     });
-    req.on('error', reject);
-    req.end();
-    sockets[i] = { terminate: () => req.destroy() };
   });
 }
 
@@ -89,6 +132,8 @@ parentPort.on('message', (m) => {
   } else if (m.type === 'receipts') {
     const out = (m.seqs ?? []).map((s) => [s, receipts.get(s) ?? []]);
     parentPort.postMessage({ type: 'receipts', receipts: out });
+  } else if (m.type === 'cpu') {
+    parentPort.postMessage({ type: 'cpu', micros: threadCpu() });
   } else if (m.type === 'close') {
     for (const s of sockets) s?.terminate();
     parentPort.postMessage({ type: 'closed' });

@@ -1,7 +1,7 @@
 /**
  * The two servers the fan-out bench compares, each run in its own child process (so its CPU and memory are its
  * own): `project` is this server built by the composition root; `ws` is the baseline, a plain `ws` server that
- * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS).
+ * broadcasts the same event JSON to every client. Both answer IPC messages: `gc` (collect, then report RSS and heap used) and `cpu` (CPU time used so far).
  */
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import * as v8 from 'node:v8';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-type Msg = { type: 'gc' };
+type Msg = { type: 'gc' | 'cpu' };
 
 let snapshots = 0;
 
@@ -40,6 +40,9 @@ function reportOnIpc(port: number): void {
         if (dir) writeHeapSnapshot(join(dir, `${process.argv[2]}-${process.pid}-${snapshots++}.heapsnapshot`));
         process.send?.({ type: 'rss', rss: process.memoryUsage().rss, detail: breakdown() });
       }, 200);
+    } else if (m.type === 'cpu') {
+      const u = process.cpuUsage();
+      process.send?.({ type: 'cpu', micros: u.user + u.system });
     }
   });
   process.on('disconnect', () => process.exit(0));

@@ -19,6 +19,11 @@ export const streamQuery = z.object({ topics: topicListParam, since: cursorSchem
 
 interface SseClient {
   res: Response;
+  /**
+   * The TCP socket, when the response is chunked (HTTP/1.1): messages are written to it straight, framed as the
+   * response's chunks. Null otherwise (HTTP/1.0 client or proxy): they go through the response.
+   */
+  tcp: Socket | null;
   topics: Topic[];
   /** The last event written to it live (an event under several of its topics is written once). */
   lastSent: string | null;
@@ -26,9 +31,25 @@ interface SseClient {
   corked: number;
   /** Ordered language preferences (null: none): one alert per story, in the best of them. */
   languages: string[] | null;
+  /** The same as a key: streams with equal preferences get the same answer from readerGets, asked once per event. */
+  languageKey: string;
+  /** Aborted when the stream closes; only streams that replay (and may wait for it) have one. */
+  gone: AbortController | null;
 }
 
+/** The stream's request (and so its client) is found from the one close listener shared by every stream. */
+const CLIENT = Symbol('sseClient');
+type StreamRequest = Request & { [CLIENT]?: SseClient };
 const CRLF = Buffer.from('\r\n');
+
+/** `data` as one HTTP/1.1 chunk (size line, data, CRLF): what the response would write for it. */
+function chunkOf(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]);
+}
+
+const HELLO = Buffer.from('retry: 3000\n: connected\n\n');
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+const HEARTBEAT_CHUNK = chunkOf(HEARTBEAT);
 
 export function frame(event: NewsEvent): string {
   return `id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`;
@@ -74,6 +95,8 @@ export class SseChannel {
   private readonly removeSink: () => void;
   private readonly removePassEnd: () => void;
   private readonly heartbeat: NodeJS.Timeout;
+  /** The close listener of every stream's request (one function, not a closure per stream). */
+  private readonly onClose: (this: StreamRequest) => void;
 
   constructor(
     private readonly feed: LiveFeed,
@@ -83,10 +106,16 @@ export class SseChannel {
     /** Per-address budget of streams opened with a cursor (Last-Event-ID or since); null: none. */
     private readonly historyLimiter: RateLimiterAbstract | null = null,
   ) {
+    const channel = this;
+    this.onClose = function (this: StreamRequest) {
+      const c = this[CLIENT];
+      if (c) channel.closed(c);
+    };
     this.removeSink = feed.add((e) => this.deliver(e));
     this.removePassEnd = feed.onPassEnd(() => this.uncork());
+    // One timer for every stream; the comment is framed once and written like a live event.
     this.heartbeat = setInterval(() => {
-      for (const c of this.clients) this.write(c, ': heartbeat\n\n');
+      for (const c of this.clients) this.write(c, HEARTBEAT, HEARTBEAT_CHUNK);
     }, heartbeatMs);
     this.heartbeat.unref();
   }
@@ -109,28 +138,35 @@ export class SseChannel {
       } catch (err) {
         return next(err instanceof ApiError ? err : new ApiError('validation_failed'));
       }
-      res.status(200).set({
+      res.writeHead(200, {
         'Content-Type': 'text/event-stream; charset=utf-8',
         'Cache-Control': 'no-cache, no-transform',
         Connection: 'keep-alive',
         'X-Accel-Buffering': 'no',
       });
       res.flushHeaders();
-      const client: SseClient = { res, topics: [...new Set(q.topics)], languages: q.languages ?? null, lastSent: null, corked: 0 };
+      const chunked = (res as Response & { chunkedEncoding?: boolean }).chunkedEncoding === true;
+      const languages = q.languages ?? null;
+      const client: SseClient = {
+        res,
+        tcp: chunked ? (res.socket ?? null) : null,
+        topics: [...new Set(q.topics)],
+        languages,
+        languageKey: languages?.join(',') ?? '',
+        lastSent: null,
+        corked: 0,
+        gone: q.since === undefined ? null : new AbortController(),
+      };
       this.clients.add(client);
       this.metrics.connections.inc({ channel: 'sse' });
-      const gone = new AbortController();
-      req.on('close', () => {
-        gone.abort();
-        this.clients.delete(client);
-        this.leave(client);
-        this.metrics.connections.dec({ channel: 'sse' });
-      });
-      this.write(client, 'retry: 3000\n: connected\n\n');
+      (req as StreamRequest)[CLIENT] = client;
+      req.once('close', this.onClose);
+      this.write(client, HELLO);
       if (q.since === undefined) {
         this.join(client);
         return;
       }
+      const gone = client.gone!;
       try {
         await this.feed.catchUp({
           topics: q.topics,
@@ -157,6 +193,13 @@ export class SseChannel {
     };
   }
 
+  private closed(c: SseClient): void {
+    c.gone?.abort();
+    this.clients.delete(c);
+    this.leave(c);
+    this.metrics.connections.dec({ channel: 'sse' });
+  }
+
   private join(c: SseClient): void {
     for (const t of c.topics) {
       let set = this.byTopic.get(t);
@@ -176,15 +219,17 @@ export class SseChannel {
 
   /**
    * A live event is framed once for every stream: the SSE message as bytes, and the same bytes as one HTTP/1.1
-   * chunk (size line, message, CRLF: what the response would write). A chunked stream gets the chunk written
-   * straight to its TCP socket, after everything the response wrote before (same socket, in order), without the
-   * response's per-write work; others go through the response. In a pass of several events a stream's writes are
-   * corked and leave as one. Returns how many streams it went to (for the alert's report).
+   * chunk. A chunked stream gets the chunk written straight to its TCP socket, after everything the response wrote
+   * before (same socket, in order), without the response's per-write work; others go through the response. In a
+   * pass of several events a stream's writes are corked and leave as one. Whether a reader gets the event
+   * (languages) is asked once per distinct set of preferences, not per stream. Returns how many streams it went to
+   * (for the alert's report).
    */
   private deliver(event: NewsEvent): number {
     let data: Buffer | null = null;
     let chunk: Buffer | null = null;
     const cork = this.feed.passSize > 1;
+    const gets = new Map<string, boolean>();
     let n = 0;
     for (const t of [...audienceOf(event.topics), ALL_TOPICS]) {
       const set = this.byTopic.get(t);
@@ -192,21 +237,19 @@ export class SseChannel {
       for (const c of set) {
         if (c.lastSent === event.id) continue;
         c.lastSent = event.id;
-        if (!readerGets(event, c.languages, true)) continue;
+        let ok = gets.get(c.languageKey);
+        if (ok === undefined) gets.set(c.languageKey, (ok = readerGets(event, c.languages, true)));
+        if (!ok) continue;
         data ??= Buffer.from(frame(event));
-        const res = c.res as Response & { chunkedEncoding?: boolean };
-        const tcp = res.socket;
-        if (res.chunkedEncoding !== true || !tcp || !this.writable(c)) {
-          this.write(c, data);
-        } else {
-          chunk ??= Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]);
-          if (cork && c.corked !== this.passId) {
+        if (c.tcp !== null) {
+          chunk ??= chunkOf(data);
+          if (cork && c.corked !== this.passId && this.writable(c)) {
             c.corked = this.passId;
-            tcp.cork();
-            this.corked.push(tcp);
+            c.tcp.cork();
+            this.corked.push(c.tcp);
           }
-          tcp.write(chunk);
         }
+        this.write(c, data, chunk);
         n++;
       }
     }
@@ -236,8 +279,15 @@ export class SseChannel {
     return true;
   }
 
-  private write(c: SseClient, chunk: string | Buffer): void {
-    if (this.writable(c)) c.res.write(chunk);
+  /**
+   * Writes one SSE message. Live events and heartbeats come pre-framed as a chunk and go straight to a chunked
+   * stream's TCP socket; the rest (the first lines, replays, resync) go through the response, whose buffer is
+   * what a replay waits on to drain (`drained`).
+   */
+  private write(c: SseClient, data: string | Buffer, chunk?: Buffer | null): void {
+    if (!this.writable(c)) return;
+    if (c.tcp !== null && chunk) c.tcp.write(chunk);
+    else c.res.write(data);
   }
 
   /** Streams open on this node that follow any of `topics` (hierarchy included, and `*`). */

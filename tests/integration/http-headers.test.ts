@@ -81,4 +81,36 @@ describe('request log lines', () => {
       await server.close();
     }
   });
+
+  it('an SSE stream echoes its request id and gets one such line when it ends', async () => {
+    const lines: Array<Record<string, any>> = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const server = await startServer({}, { logger: pino({ level: 'debug' }, sink) });
+    try {
+      const ctrl = new AbortController();
+      const res = await fetch(server.url + '/api/v1/stream?topics=world', { headers: { 'X-Request-Id': 'edge-sse-1', Cookie: 'secret=1' }, signal: ctrl.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-request-id')).toBe('edge-sse-1');
+      expect(csp(res)).toContain("default-src 'self'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      const reader = res.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain(': connected');
+      // Open: no line yet (it is written when the stream ends).
+      expect(lines.filter((l) => l.req?.id === 'edge-sse-1')).toEqual([]);
+      ctrl.abort();
+      const line = await waitFor('the stream request line', () => lines.find((l) => l.req?.id === 'edge-sse-1' && l.res));
+      expect(line.req).toEqual({ id: 'edge-sse-1', method: 'GET', url: '/api/v1/stream?topics=world' });
+      expect(line.res).toEqual({ statusCode: 200 });
+      expect(typeof line.responseTime).toBe('number');
+      expect(lines.filter((l) => l.req?.id === 'edge-sse-1')).toHaveLength(1);
+      expect(JSON.stringify(lines)).not.toContain('secret=1');
+    } finally {
+      await server.close();
+    }
+  });
 });
