@@ -105,8 +105,45 @@ export class RedisFactory {
       if (down) this.logger.info({ role }, 'redis connection back');
       down = false;
     });
+    this.keepAlive(client, role);
     this.clients.add(client);
     return client;
+  }
+
+  /**
+   * Only a connection's owner ends it (disconnect() or quit()); any other end is connected again. ioredis ends a
+   * Sentinel connection for good (every command then fails with "Connection is closed.") when a failover is
+   * announced while the connection is reconnecting and waiting for a sentinel to name the primary: the failover
+   * detector of its previous, dead socket still listens for +switch-master and cancels that connect, and a
+   * cancelled connect is taken as the owner's disconnect. After a primary crashes every connection reconnects
+   * just then, so any of them could be lost that way, and all writes answered 503 until a restart.
+   */
+  private keepAlive(client: Redis, role: RedisRole): void {
+    let released = false;
+    const disconnect = client.disconnect.bind(client);
+    const quit = client.quit.bind(client);
+    client.disconnect = (reconnect = false) => {
+      if (!reconnect) released = true;
+      disconnect(reconnect);
+    };
+    client.quit = ((...args: Parameters<Redis['quit']>) => {
+      released = true;
+      return quit(...args);
+    }) as Redis['quit'];
+    // BullMQ makes its blocking connections as copies of the one it is given: they need the same care.
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (override) => {
+      const copy = duplicate(override);
+      this.keepAlive(copy, role);
+      return copy;
+    };
+    client.on('end', () => {
+      if (released) return;
+      this.logger.warn({ role }, 'redis connection ended without being closed; connecting again');
+      setTimeout(() => {
+        if (!released && client.status === 'end') client.connect().catch(() => undefined);
+      }, 100).unref();
+    });
   }
 
   /** One connection per role for the whole app, for parts that only send short commands (rate limits). */

@@ -1,0 +1,61 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/ops/logger.ts';
+import { RedisFactory } from '../../src/storage/redis-connection.ts';
+import { MASTER_NAME, TestSentinelGroup } from '../support/sentinel.ts';
+import { TestRedis } from '../support/redis.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+import { sleep, waitFor } from '../support/wait.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+}, 60_000);
+
+describe('Redis connections through Sentinel', () => {
+  it('a connection still asking a sentinel for the primary when the failover is announced reconnects to the new primary', async () => {
+    const group = await TestSentinelGroup.start({ replicas: 1 });
+    cleanups.push(() => group.stop());
+    // The app knows one sentinel, through a proxy that can be made slow; ioredis also learns the others from it,
+    // and listens on all of them for +switch-master.
+    const first = Number(group.sentinelList.split(',')[0]!.split(':')[1]);
+    const proxy = await TcpProxy.start(first);
+    cleanups.push(() => proxy.close());
+    const factory = new RedisFactory({ sentinels: [{ host: '127.0.0.1', port: proxy.port }], name: MASTER_NAME }, createLogger('silent'));
+    cleanups.push(() => factory.close());
+    const conn = factory.create('commands');
+    await factory.waitReady(conn, 10_000);
+    expect(await conn.set('k', 'before')).toBe('OK');
+
+    // The reconnect after the crash asks the slow sentinel first; the answer comes after the failover is
+    // announced by the others (the sentinels take about 2 s to agree).
+    proxy.delayMs = 4_000;
+    const oldPrimary = await group.primaryPort();
+    (await group.server(oldPrimary)).kill('SIGKILL');
+    const newPrimary = await group.waitForFailover(oldPrimary, 30_000);
+    expect(newPrimary).not.toBe(oldPrimary);
+    proxy.delayMs = 0;
+
+    // The connection comes back by itself, on the new primary.
+    await waitFor('a write through the same connection after the failover', () => conn.set('k', 'after').then((r) => r === 'OK', () => false), 20_000);
+    const onNew = (await group.server(newPrimary)).client();
+    cleanups.push(async () => onNew.disconnect());
+    expect(await onNew.get('k')).toBe('after');
+  }, 90_000);
+
+  it('a connection its owner closes (disconnect, quit, or a copy of it disconnected) stays closed', async () => {
+    const redis = await TestRedis.start({ persistent: false });
+    cleanups.push(() => redis.stop());
+    const factory = new RedisFactory(redis.url, createLogger('silent'));
+    cleanups.push(() => factory.close());
+    const [a, b] = [factory.create('commands'), factory.create('tail')];
+    await Promise.all([factory.waitReady(a), factory.waitReady(b)]);
+    const copy = a.duplicate();
+    await factory.waitReady(copy);
+    expect(await copy.ping()).toBe('PONG');
+    a.disconnect();
+    await b.quit();
+    copy.disconnect();
+    await sleep(500); // several reconnect delays
+    expect([a.status, b.status, copy.status]).toEqual(['end', 'end', 'end']);
+  });
+});
