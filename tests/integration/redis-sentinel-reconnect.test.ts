@@ -27,8 +27,8 @@ describe('Redis connections through Sentinel', () => {
     expect(await conn.set('k', 'before')).toBe('OK');
 
     // The reconnect after the crash asks the slow sentinel first; the answer comes after the failover is
-    // announced by the others (the sentinels take about 2 s to agree).
-    proxy.delayMs = 4_000;
+    // announced by the others (the sentinels take 2-3 s to agree).
+    proxy.delayMs = 8_000;
     const oldPrimary = await group.primaryPort();
     (await group.server(oldPrimary)).kill('SIGKILL');
     const newPrimary = await group.waitForFailover(oldPrimary, 30_000);
