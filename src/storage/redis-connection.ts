@@ -123,8 +123,14 @@ export class RedisFactory {
     const disconnect = client.disconnect.bind(client);
     const quit = client.quit.bind(client);
     client.disconnect = (reconnect = false) => {
-      if (!reconnect) released = true;
-      disconnect(reconnect);
+      if (reconnect) return disconnect(true);
+      released = true;
+      // Between two connect attempts ioredis's disconnect() only cancels the next one, and the commands queued for
+      // it stay pending for ever (a blocking read, and a close() that waits for it: BullMQ's worker does). An
+      // attempt started and cancelled at once ends the connection as a failed connect does, rejecting them all
+      // with "Connection is closed.".
+      if (client.status === 'reconnecting') client.connect().catch(() => undefined);
+      disconnect();
     };
     client.quit = ((...args: Parameters<Redis['quit']>) => {
       released = true;

@@ -3,6 +3,8 @@ import { createLogger } from '../../src/ops/logger.ts';
 import { RedisFactory } from '../../src/storage/redis-connection.ts';
 import { MASTER_NAME, TestSentinelGroup } from '../support/sentinel.ts';
 import { TestRedis } from '../support/redis.ts';
+import { api, startServer } from '../support/server.ts';
+import { article } from '../support/articles.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
@@ -11,7 +13,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 }, 60_000);
 
-describe('Redis connections through Sentinel', () => {
+describe('Redis connections (RedisFactory)', () => {
   it('a connection still asking a sentinel for the primary when the failover is announced reconnects to the new primary', async () => {
     const group = await TestSentinelGroup.start({ replicas: 1 });
     cleanups.push(() => group.stop());
@@ -58,4 +60,33 @@ describe('Redis connections through Sentinel', () => {
     await sleep(500); // several reconnect delays
     expect([a.status, b.status, copy.status]).toEqual(['end', 'end', 'end']);
   });
+
+  it('a connection its owner closes between two connect attempts rejects what waited for it, and ends', async () => {
+    const redis = await TestRedis.start({ persistent: false });
+    cleanups.push(() => redis.stop());
+    const factory = new RedisFactory(redis.url, createLogger('silent'));
+    cleanups.push(() => factory.close());
+    // Queues while away, as the blocking readers' and BullMQ's connections do.
+    const conn = factory.create('group', { enableOfflineQueue: true, maxRetriesPerRequest: null });
+    await factory.waitReady(conn);
+    redis.kill('SIGKILL');
+    await waitFor('waiting to reconnect', () => conn.status === 'reconnecting');
+    const waiting = conn.get('k').then(() => 'answered', (err: Error) => err.message);
+    conn.disconnect();
+    expect(await Promise.race([waiting, sleep(3_000).then(() => 'still waiting')])).toBe('Connection is closed.');
+    expect(conn.status).toBe('end');
+  });
+
+  it('a node closed during a failover, its connections waiting to reconnect, stops at once', async () => {
+    const group = await TestSentinelGroup.start({ replicas: 1 });
+    cleanups.push(() => group.stop());
+    const srv = await startServer({ REDIS_SENTINELS: group.sentinelList, REDIS_SENTINEL_NAME: MASTER_NAME });
+    cleanups.push(() => srv.close());
+    // Its Web Push fan-out job is queued, and the worker's blocking read waits for the next.
+    expect((await api(srv.url, 'POST', '/api/v1/articles', article(['world'], { version: 1 }), srv.auth)).status).toBe(201);
+    (await group.server(await group.primaryPort())).kill('SIGKILL');
+    await sleep(1_000); // before the sentinels agree: every connection, BullMQ's too, waits for its next attempt
+    const closed = await Promise.race([srv.close().then(() => true), sleep(5_000).then(() => false)]);
+    expect(closed).toBe(true);
+  }, 60_000);
 });
