@@ -38,7 +38,12 @@ describe('Redis connections (RedisFactory)', () => {
     proxy.delayMs = 0;
 
     // The connection comes back by itself, on the new primary.
-    await waitFor('a write through the same connection after the failover', () => conn.set('k', 'after').then((r) => r === 'OK', () => false), 20_000);
+    // Within the slow sentinel's delay and some: a reconnect may ask it again while it is still slow.
+    await waitFor('a write through the same connection after the failover', () => conn.set('k', 'after').then((r) => r === 'OK', () => false), 30_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message} (connection ${conn.status})`);
+      },
+    );
     const onNew = (await group.server(newPrimary)).client();
     cleanups.push(async () => onNew.disconnect());
     expect(await onNew.get('k')).toBe('after');
