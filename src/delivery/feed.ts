@@ -182,14 +182,13 @@ export class LiveFeed {
   }
 
   /**
-   * Each event from the tail is dispatched at once, as one pass. Grouping the events of one turn of the event
-   * loop into a pass (setImmediate), which lets channels write each client every event of the pass in one system
-   * call, was measured (docs/benchmarks.md) but is off: with it, publishing through a Sentinel failover answered
-   * 503 for 30 s in tests/integration/redis-failover.test.ts, for a reason not yet found.
+   * Events the tail hands over in one turn of the event loop (a tail batch, or several commits answered in the
+   * same turn) are dispatched together, in order, right after it: a channel can then write each client every
+   * event of the pass in one system call. To the catch-up this is a tail a turn behind, which it already waits for.
    */
   private enqueue(event: NewsEvent): void {
     this.pending.push(event);
-    this.pass();
+    if (this.pending.length === 1) setImmediate(() => this.pass()).unref();
   }
 
   private pass(): void {
@@ -198,7 +197,14 @@ export class LiveFeed {
     if (batch.length === 0) return;
     this.passSize = batch.length;
     try {
-      for (const e of batch) this.dispatch(e);
+      for (const e of batch) {
+        // Outside the tail's call now: a throw here would end the process, and the pass's other events with it.
+        try {
+          this.dispatch(e);
+        } catch (err) {
+          this.logger.error({ err, eventId: e.id }, 'live dispatch failed');
+        }
+      }
     } finally {
       this.passSize = 0;
       for (const end of this.passEnds) {

@@ -36,7 +36,8 @@ export class RedisHistoryGroup implements HistoryGroup {
   readonly consumer: string;
   private handler: GroupHandler | null = null;
   private readonly inFlight = new Set<EventId>();
-  private loop: Promise<void> | null = null;
+  /** The read loop's handler in flight (close waits for it, not for the loop: see close()). */
+  private handling: Promise<void> | null = null;
   private claiming: Promise<void> | null = null;
   private claimTimer: NodeJS.Timeout | null = null;
   private nextSweep = 0;
@@ -74,7 +75,7 @@ export class RedisHistoryGroup implements HistoryGroup {
 
   consume(handler: GroupHandler): () => Promise<void> {
     this.handler = handler;
-    this.loop = this.run();
+    void this.run();
     this.scheduleClaim();
     return () => this.close();
   }
@@ -91,7 +92,14 @@ export class RedisHistoryGroup implements HistoryGroup {
         const entries = res?.[0]?.[1] ?? [];
         if (pending !== null && entries.length === 0) pending = null;
         for (const entry of entries) {
-          await this.handle(entry);
+          // Entries read but not handled before close stay pending: read again by this consumer or taken over.
+          if (this.closed) break;
+          this.handling = this.handle(entry);
+          try {
+            await this.handling;
+          } finally {
+            this.handling = null;
+          }
           if (pending !== null) pending = entry[0];
         }
         if (failures > 0) this.logger.info({ group: this.opts.group, failures }, 'history consumer resumed');
@@ -167,6 +175,8 @@ export class RedisHistoryGroup implements HistoryGroup {
     if (this.claimTimer) clearTimeout(this.claimTimer);
     this.backoff.cancel();
     this.conn.disconnect();
-    await Promise.all([this.loop, this.claiming]);
+    // Not the loop itself: a read queued on a connection that was reconnecting is never settled by disconnect()
+    // (ioredis leaves it pending), and close would wait for ever; once closed, the loop starts no handler.
+    await Promise.all([this.handling, this.claiming]);
   }
 }

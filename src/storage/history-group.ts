@@ -61,7 +61,8 @@ export class MemoryHistoryGroup implements HistoryGroup {
     private readonly logger: Logger,
   ) {
     // Like the Redis group, it exists from its creation: events appended before consume() are kept for it. The
-    // tail calls its handlers inside the commit; the push work starts after them, so sockets get the event first.
+    // tail calls its handlers inside the commit; the push work starts in a microtask after them, and the live
+    // feed's pass (sockets) runs at the end of the same turn, before any push service can have answered.
     this.stopTail = store.tail((e) => {
       this.backlog.push(e);
       queueMicrotask(() => this.pump());

@@ -105,8 +105,51 @@ export class RedisFactory {
       if (down) this.logger.info({ role }, 'redis connection back');
       down = false;
     });
+    this.keepAlive(client, role);
     this.clients.add(client);
     return client;
+  }
+
+  /**
+   * Only a connection's owner ends it (disconnect() or quit()); any other end is connected again. ioredis ends a
+   * Sentinel connection for good (every command then fails with "Connection is closed.") when a failover is
+   * announced while the connection is reconnecting and waiting for a sentinel to name the primary: the failover
+   * detector of its previous, dead socket still listens for +switch-master and cancels that connect, and a
+   * cancelled connect is taken as the owner's disconnect. After a primary crashes every connection reconnects
+   * just then, so any of them could be lost that way, and all writes answered 503 until a restart.
+   */
+  private keepAlive(client: Redis, role: RedisRole): void {
+    let released = false;
+    const disconnect = client.disconnect.bind(client);
+    const quit = client.quit.bind(client);
+    client.disconnect = (reconnect = false) => {
+      if (reconnect) return disconnect(true);
+      released = true;
+      // Between two connect attempts ioredis's disconnect() only cancels the next one, and the commands queued for
+      // it stay pending for ever (a blocking read, and a close() that waits for it: BullMQ's worker does). An
+      // attempt started and cancelled at once ends the connection as a failed connect does, rejecting them all
+      // with "Connection is closed.".
+      if (client.status === 'reconnecting') client.connect().catch(() => undefined);
+      disconnect();
+    };
+    client.quit = ((...args: Parameters<Redis['quit']>) => {
+      released = true;
+      return quit(...args);
+    }) as Redis['quit'];
+    // BullMQ makes its blocking connections as copies of the one it is given: they need the same care.
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (override) => {
+      const copy = duplicate(override);
+      this.keepAlive(copy, role);
+      return copy;
+    };
+    client.on('end', () => {
+      if (released) return;
+      this.logger.warn({ role }, 'redis connection ended without being closed; connecting again');
+      setTimeout(() => {
+        if (!released && client.status === 'end') client.connect().catch(() => undefined);
+      }, 100).unref();
+    });
   }
 
   /** One connection per role for the whole app, for parts that only send short commands (rate limits). */
@@ -141,10 +184,14 @@ export class RedisFactory {
     });
   }
 
-  /** Disconnects every connection it made. */
+  /**
+   * Disconnects every connection it made: QUIT on a connected one, so what it sent is answered first; any other
+   * is cut (a QUIT queued on a connection that is not connected would wait for Redis to come back).
+   */
   async close(): Promise<void> {
     await Promise.all(
       [...this.clients].map(async (c) => {
+        if (c.status !== 'ready') return c.disconnect();
         try {
           await c.quit();
         } catch {

@@ -142,4 +142,20 @@ describe('RedisHistoryGroup across nodes', () => {
       c.disconnect();
     }
   });
+
+  it('a node closing while Redis is down (its read queued on a reconnecting connection) stops at once', async () => {
+    await onRedis();
+    const f = new RedisFactory(redis.url, logger);
+    const g = await RedisHistoryGroup.open(f, { group: 'push', takeoverMs: 1_000 }, logger);
+    g.consume(async () => undefined);
+    await sleep(200); // its blocking read is waiting in Redis
+    redis.kill('SIGKILL');
+    try {
+      await sleep(500); // the connection is reconnecting, the read waits to be sent again
+      const stopped = await Promise.race([Promise.all([g.close(), f.close()]).then(() => true), sleep(5_000).then(() => false)]);
+      expect(stopped).toBe(true);
+    } finally {
+      await redis.startProcess();
+    }
+  });
 });

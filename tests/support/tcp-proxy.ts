@@ -11,6 +11,8 @@ export class TcpProxy {
   private refusing = false;
   /** Cuts connections that ask for a WebSocket upgrade, as some corporate proxies do. */
   blockWebSockets = false;
+  /** Holds what clients send this long before passing it on (a slow or overloaded server); 0: at once. */
+  delayMs = 0;
 
   private constructor(private readonly server: Server, readonly port: number) {
     this.url = `http://127.0.0.1:${port}`;
@@ -33,6 +35,7 @@ export class TcpProxy {
           client.destroy();
           return;
         }
+        if (proxy.delayMs > 0) return void setTimeout(() => upstream.write(chunk), proxy.delayMs);
         if (!upstream.write(chunk)) client.pause();
       });
       upstream.on('drain', () => client.resume());
