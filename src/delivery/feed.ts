@@ -266,7 +266,9 @@ export class LiveFeed {
     let buffer: NewsEvent[] = [];
     let overflowed = false;
     const stopBuffering = this.add((e) => {
-      if (overflowed || !matchesAny(req.topics, e.topics)) return;
+      // An event at or before the cursor (a tail still handing over what was written before the client came back)
+      // is one the client has: it must not count towards the bound.
+      if (overflowed || !matchesAny(req.topics, e.topics) || compareIds(e.id, req.since) <= 0) return;
       buffer.push(e);
       if (buffer.length <= this.limits.maxEvents) return;
       // The client would be further behind than a replay may go: it reloads instead, and is live from here on
