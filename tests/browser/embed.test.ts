@@ -278,8 +278,11 @@ describe('Web Push on the news site\'s own origin', () => {
     // alert the banner does not show (urgency 4) is notified after the banner's two seconds of waiting for it.
     await strip(page).locator('.headline').getByText('Volcano erupts near the coast').waitFor({ timeout: 10_000 });
     const worker = await waitFor('the site\'s service worker', () => context.serviceWorkers().find((w) => w.url() === `${site.url}/sw.js`));
+    // Looked up at each call: with no page of the site open, Chromium may stop the worker and start a new one for
+    // the next push, and the stopped one no longer sees the notifications.
+    const current = () => context.serviceWorkers().find((w) => w.url() === `${site.url}/sw.js`) ?? worker;
     const notifications = () =>
-      worker.evaluate(() =>
+      current().evaluate(() =>
         (self as unknown as { registration: { getNotifications(): Promise<Array<{ title: string; body: string; tag: string; close(): void }>> } }).registration
           .getNotifications()
           .then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag }))),
@@ -302,11 +305,19 @@ describe('Web Push on the news site\'s own origin', () => {
           .matchAll({ type: 'window', includeUncontrolled: true })
           .then((cs) => cs.every((c) => c.url === 'about:blank' || new URL(c.url).origin !== self.location.origin)),
       ).then((gone) => gone || undefined), 10_000);
-    await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
-    const shown = await waitFor('the notification', async () => {
-      const list = await notifications();
-      return list.some((n) => n.tag === 'site-push-1') ? list : undefined;
-    }, 10_000);
+    // Headless Chromium sometimes does not keep a notification the worker showed (in about one run of four, here
+    // and before this change: showNotification resolved, yet getNotifications() never listed it, not even right
+    // after). The worker's decision is the same each time (no page of the site open: show it), so the push is
+    // delivered again, at most three times, until the notification is there.
+    let shown: Array<{ title: string; body: string; tag: string }> | undefined;
+    for (let attempt = 0; attempt < 3 && !shown; attempt++) {
+      await session.send('ServiceWorker.deliverPushMessage', { origin: site.url, registrationId, data: JSON.stringify(got!.payload) });
+      shown = await waitFor('the notification', async () => {
+        const list = await notifications();
+        return list.some((n) => n.tag === 'site-push-1') ? list : undefined;
+      }, 4_000).catch(() => undefined);
+    }
+    if (!shown) throw new Error('the worker showed no notification for site-push-1 in three deliveries');
     expect(shown.find((n) => n.tag === 'site-push-1')).toEqual({ title: 'Volcano erupts near the coast', body: 'Flights are diverted.', tag: 'site-push-1' });
     await context.close();
   });
