@@ -216,7 +216,7 @@ export const ROUTES: RouteDoc[] = [
     method: 'get', path: '/api/v1/stream', tag: 'reading', summary: 'Server-Sent Events: replay after `since` or Last-Event-ID, then live events',
     query: streamQuery,
     responses: { 200: { description: '`id:` the event id, `data:` the event JSON; `event: resync` (with `id:` the id to continue from) when the cursor cannot be replayed; heartbeat comments', contentType: 'text/event-stream' } },
-    errors: ['validation_failed'],
+    errors: ['validation_failed', 'rate_limited', 'unavailable'],
   },
   {
     method: 'get', path: '/api/v1/openapi.json', tag: 'reading', summary: 'This document (OpenAPI 3.1)',
