@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLogger } from '../support/logs.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -53,14 +52,8 @@ describe('Content-Security-Policy over http and https', () => {
 
 describe('request log lines', () => {
   it('carry method, path, status, time and request id, and no headers', async () => {
-    const lines: Array<Record<string, any>> = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-        done();
-      },
-    });
-    const server = await startServer({}, { logger: pino({ level: 'debug' }, sink) });
+    const { logger, lines } = capturedLogger('debug');
+    const server = await startServer({}, { logger });
     try {
       const res = await fetch(server.url + '/api/v1/articles/nope?x=1', { headers: { 'X-Request-Id': 'edge-1234', Cookie: 'secret=1' } });
       expect(res.status).toBe(404);
@@ -83,14 +76,8 @@ describe('request log lines', () => {
   });
 
   it('an SSE stream echoes its request id and gets one such line when it ends', async () => {
-    const lines: Array<Record<string, any>> = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-        done();
-      },
-    });
-    const server = await startServer({}, { logger: pino({ level: 'debug' }, sink) });
+    const { logger, lines } = capturedLogger('debug');
+    const server = await startServer({}, { logger });
     try {
       const ctrl = new AbortController();
       const res = await fetch(server.url + '/api/v1/stream?topics=world', { headers: { 'X-Request-Id': 'edge-sse-1', Cookie: 'secret=1' }, signal: ctrl.signal });
