@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { RedisKeys } from '../src/storage/redis-connection.ts';
 import { freePort, TestRedis } from '../tests/support/redis.ts';
 import { askWorkers, KEY, pct, sleep } from './lib/harness.ts';
 import { NodeProcess, rssOf } from './lib/node-process.ts';
@@ -237,19 +238,30 @@ interface History {
   articles: Set<string>;
 }
 
-/** The whole history, read page by page through the public API. */
-async function readHistory(node: NodeProcess): Promise<History> {
+/**
+ * The whole history: its first event from the stream in Redis (no cursor reads a history from its very first
+ * event through the API: the history's epoch is that event's own millisecond, and an older cursor is answered
+ * with resync), the rest page by page through the public API from there.
+ */
+async function readHistory(node: NodeProcess, redis: TestRedis): Promise<History> {
   const ids = new Map<string, string[]>(SECTIONS.map((s) => [s, []]));
   const articles = new Set<string>();
-  let since = '0-1';
+  const add = (e: { id: string; topics: string[]; article: { id: string } }) => {
+    ids.get(e.topics[0]!.split('/')[0]!)!.push(e.id);
+    articles.add(e.article.id);
+  };
+  const c = redis.client();
+  const [first] = await c.xrange(new RedisKeys().key('events'), '-', '+', 'COUNT', 1);
+  c.disconnect();
+  if (!first) return { ids, articles };
+  const [firstId, fields] = first;
+  add({ ...(JSON.parse(fields[fields.indexOf('e') + 1]!) as { topics: string[]; article: { id: string } }), id: firstId });
+  let since = firstId;
   for (;;) {
     const res = await fetch(`${node.url}/api/v1/events?topics=${SECTIONS.join(',')}&since=${since}&limit=1000`);
     const page = (await res.json()) as { events: Array<{ id: string; topics: string[]; article: { id: string } }>; resync: boolean; more: boolean };
     if (!res.ok || page.resync) throw new Error(`history read answered ${res.status}${page.resync ? ' resync' : ''}`);
-    for (const e of page.events) {
-      ids.get(e.topics[0]!.split('/')[0]!)!.push(e.id);
-      articles.add(e.article.id);
-    }
+    for (const e of page.events) add(e);
     // A page ends at 1,000 events or 1 MiB, whichever comes first; `more` says whether another follows.
     if (!page.more) return { ids, articles };
     since = page.events[page.events.length - 1]!.id;
@@ -397,7 +409,7 @@ async function main(): Promise<void> {
     // A fault step may still be running (a restart near the end): wait for every node to be up again.
     const deadlineUp = Date.now() + 120_000;
     while (down.size > 0 && Date.now() < deadlineUp) await sleep(200);
-    const history = await readHistory(nodes[0]!);
+    const history = await readHistory(nodes[0]!, redis);
     const lastOf = new Map([...history.ids].map(([t, ids]) => [t, ids.at(-1) ?? null]));
     const deadline = Date.now() + 120_000;
     let behind = CLIENTS;
