@@ -335,7 +335,7 @@ export class LiveFeed {
       if (head !== null) await this.dispatched(head);
       if (overflowed) return overflow;
       buffer = buffer.filter(
-        (e) => !(lastSeen !== null && compareIds(e.id, lastSeen) <= 0) && compareIds(e.id, req.since) > 0 && !req.alreadyHas?.(e),
+        (e) => !(lastSeen !== null && compareIds(e.id, lastSeen) <= 0) && !req.alreadyHas?.(e),
       );
       replayed += await this.flush(req, signal, () => buffer, () => overflowed);
       if (overflowed) return overflow;
